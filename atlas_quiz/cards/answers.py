@@ -1,0 +1,80 @@
+"""Reading code answers: one expression, or a body of statements ending in ``return``.
+
+Shared by the deck validator (syntax only) and the grader (which compiles the
+result into a function); standard library only.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+__all__ = ["AnswerSyntaxError", "FUNCTION_NAME", "answer_function", "check_syntax"]
+
+FUNCTION_NAME = "__answer__"
+
+
+@dataclass
+class AnswerSyntaxError(Exception):
+    """The answer is not valid Python, or does not end in a value; ``line`` is 1-based."""
+
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+def _body(text: str) -> list[ast.stmt]:
+    src = text.strip("\n")
+    if not src.strip():
+        raise AnswerSyntaxError("the answer is empty")
+    try:
+        expr = ast.parse(src.strip(), mode="eval")
+        ret = ast.Return(value=expr.body)
+        ast.copy_location(ret, expr.body)
+        return [ret]
+    except SyntaxError:
+        pass
+    try:
+        module = ast.parse(src, mode="exec")
+    except SyntaxError as exc:
+        raise AnswerSyntaxError(f"SyntaxError: {exc.msg}", exc.lineno) from None
+    body = module.body
+    if not body:
+        raise AnswerSyntaxError("the answer is empty")
+    last = body[-1]
+    if isinstance(last, ast.Expr):  # a body whose last line is a bare expression: return it
+        ret = ast.Return(value=last.value)
+        ast.copy_location(ret, last)
+        body[-1] = ret
+    elif not isinstance(last, ast.Return) and not _always_returns(last):
+        raise AnswerSyntaxError(
+            "a multi-line answer must end in `return <value>` (or a final expression)", last.lineno)
+    return body
+
+
+def _always_returns(stmt: ast.stmt) -> bool:
+    """An if/else whose every branch returns also ends the answer."""
+    if isinstance(stmt, ast.Return):
+        return True
+    if isinstance(stmt, ast.If):
+        return bool(stmt.orelse) and _always_returns(stmt.body[-1]) and _always_returns(stmt.orelse[-1])
+    return False
+
+
+def answer_function(text: str, argnames: list[str] | tuple[str, ...]) -> ast.Module:
+    """Wrap an answer as ``def __answer__(<argnames>): <body>``, keeping its line numbers."""
+    body = _body(text)
+    args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in argnames], vararg=None,
+                         kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    fn = ast.FunctionDef(name=FUNCTION_NAME, args=args, body=body, decorator_list=[], returns=None,
+                         type_params=[])
+    fn.lineno, fn.col_offset = 1, 0
+    module = ast.Module(body=[fn], type_ignores=[])
+    return ast.fix_missing_locations(module)
+
+
+def check_syntax(text: str) -> None:
+    """Raise :class:`AnswerSyntaxError` if the text is not a valid answer."""
+    _body(text)

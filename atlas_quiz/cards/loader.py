@@ -1,0 +1,331 @@
+"""Load TOML decks into :class:`Card` objects, reporting every mistake with file, line, card and field."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .answers import AnswerSyntaxError, check_syntax
+from .generators import GeneratorError, parse_dim_rule, parse_generator
+from .latex import latex_problem
+from .model import KINDS, Card, Deck, Reject
+from .schema import (
+    COMMON_REQUIRED,
+    FIELD_TYPES,
+    ID_PATTERN,
+    KIND_REQUIRED,
+    RESERVED_NAMES,
+    VARIABLE_DOMAINS,
+    allowed_fields,
+    is_identifier,
+)
+
+__all__ = ["DeckError", "Problem", "deck_files", "load_deck", "load_decks"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a deck file, located as precisely as the file allows."""
+
+    file: str
+    message: str
+    line: int | None = None
+    card: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        parts = [where]
+        if self.card:
+            parts.append(f"card {self.card!r}")
+        if self.field:
+            parts.append(f"field {self.field!r}")
+        return ": ".join(parts) + f": {self.message}"
+
+
+@dataclass
+class DeckError(Exception):
+    """The decks did not load; ``problems`` lists every mistake found."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the decks:"
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+_CARD_HEADER = re.compile(r"^\s*\[\[\s*card\s*\]\]\s*(#.*)?$")
+
+
+class _Lines:
+    """Finds the line of a card and of a field inside it in the raw TOML text."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.card_starts = [i + 1 for i, s in enumerate(self.lines) if _CARD_HEADER.match(s)]
+
+    def card(self, index: int) -> int | None:
+        return self.card_starts[index] if index < len(self.card_starts) else None
+
+    def field(self, index: int, name: str) -> int | None:
+        start = self.card(index)
+        if start is None:
+            return None
+        end = self.card_starts[index + 1] if index + 1 < len(self.card_starts) else len(self.lines) + 1
+        top = name.split(".")[0]
+        pat = re.compile(rf"^\s*{re.escape(top)}\s*=")
+        for i in range(start, end - 1):
+            if pat.match(self.lines[i]):
+                return i + 1
+        return start
+
+
+def deck_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders into the sorted list of ``.toml`` deck files."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(p.glob("*.toml")))
+        else:
+            out.append(p)
+    return out
+
+
+def load_decks(paths: Iterable[str | Path]) -> list[Deck]:
+    """Load and validate every deck under ``paths``; raise :class:`DeckError` listing all problems."""
+    problems: list[Problem] = []
+    decks: list[Deck] = []
+    first_seen: dict[str, str] = {}
+    for path in deck_files(paths):
+        deck, found = _load_one(path)
+        problems.extend(found)
+        if deck is None:
+            continue
+        lines = _Lines(path.read_text(encoding="utf-8"))
+        for i, card in enumerate(deck.cards):
+            where = first_seen.get(card.id)
+            if where:
+                problems.append(Problem(str(path), f"duplicate id: already used in {where}",
+                                        lines.card(i), card.id, "id"))
+            else:
+                first_seen[card.id] = f"{path}:{lines.card(i)}"
+        decks.append(deck)
+    if problems:
+        raise DeckError(problems)
+    return decks
+
+
+def load_deck(path: str | Path) -> Deck:
+    """Load one deck file (ids are checked for duplicates within it only)."""
+    return load_decks([path])[0]
+
+
+def _load_one(path: Path) -> tuple[Deck | None, list[Problem]]:
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, [Problem(file, f"cannot read: {exc.strerror}")]
+    except UnicodeDecodeError:
+        return None, [Problem(file, "not UTF-8 text")]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        return None, [Problem(file, f"TOML syntax error: {exc}", int(m.group(1)) if m else None)]
+    problems: list[Problem] = []
+    unknown_top = set(data) - {"deck", "card"}
+    if unknown_top:
+        problems.append(Problem(file, f"unknown top-level keys {sorted(unknown_top)}; "
+                                      "expected a [deck] table and [[card]] entries"))
+    meta = data.get("deck", {})
+    if not isinstance(meta, dict):
+        problems.append(Problem(file, "[deck] must be a table with name and name_zh"))
+        meta = {}
+    raw_cards = data.get("card", [])
+    if not isinstance(raw_cards, list):
+        problems.append(Problem(file, "cards must be written as [[card]] entries"))
+        raw_cards = []
+    lines = _Lines(text)
+    cards: list[Card] = []
+    for i, raw in enumerate(raw_cards):
+        card, found = _card(raw, path.stem, file, i, lines)
+        problems.extend(found)
+        if card is not None:
+            cards.append(card)
+    name = meta.get("name") or path.stem.replace("_", " ")
+    deck = Deck(key=path.stem, name=str(name), name_zh=str(meta.get("name_zh", "")),
+                path=file, cards=tuple(cards))
+    return deck, problems
+
+
+def _card(raw: Any, deck: str, file: str, index: int,
+          lines: _Lines) -> tuple[Card | None, list[Problem]]:
+    problems: list[Problem] = []
+    card_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+
+    def bad(fld: str | None, message: str) -> None:
+        line = lines.field(index, fld) if fld else lines.card(index)
+        problems.append(Problem(file, message, line, card_id or f"#{index + 1}", fld))
+
+    for name in COMMON_REQUIRED:
+        if name not in raw:
+            bad(None, f"missing field {name!r}")
+    kind = raw.get("kind")
+    if "kind" in raw and kind not in KINDS:
+        bad("kind", f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        return None, problems
+    if card_id is not None and not ID_PATTERN.match(card_id):
+        bad("id", "expected a dotted lower-case id like 'norm.rmsnorm' (letters, digits, _ and -)")
+    if kind is None:
+        return None, problems
+    for name in KIND_REQUIRED[kind]:
+        if name not in raw:
+            bad(None, f"missing field {name!r} (a {kind} card needs {', '.join(KIND_REQUIRED[kind])})")
+    allowed = allowed_fields(kind)
+    for name in raw:
+        if name not in allowed:
+            bad(name, f"unknown field {name!r} for a {kind} card")
+    for name, value in raw.items():
+        if name in allowed:
+            message = _type_problem(FIELD_TYPES[name], value)
+            if message:
+                bad(name, message)
+    if problems:
+        return None, problems
+    for fld, message in _content_problems(raw, kind):
+        bad(fld, message)
+    if problems:
+        return None, problems
+    return _build(raw, deck), problems
+
+
+def _type_problem(expected: str, value: Any) -> str | None:
+    """What is wrong with a field's TOML type, or None."""
+    def is_num(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    checks = {
+        "str": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
+        "list[str]": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+                      "a list of strings"),
+        "list[reject]": (lambda v: isinstance(v, list) and all(
+            isinstance(x, str) or (isinstance(x, dict) and isinstance(x.get("answer"), str)
+                                   and set(x) <= {"answer", "why"}
+                                   and isinstance(x.get("why", ""), str)) for x in v),
+            'a list of answers, each a string or { answer = "...", why = "..." }'),
+        "table[str]": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+                       "a table of strings"),
+        "table[scalar]": (lambda v: isinstance(v, dict) and all(
+            isinstance(x, (int, float, bool, str)) for x in v.values()),
+            "a table of numbers, booleans or strings"),
+        "table[dim]": (lambda v: isinstance(v, dict), "a table of dimension rules"),
+        "table[range]": (lambda v: isinstance(v, dict) and all(
+            isinstance(x, list) and len(x) == 2 and all(type(y) is int for y in x) and x[0] <= x[1]
+            for x in v.values()), "a table of [low, high] integer ranges, low <= high"),
+        "positive": (lambda v: is_num(v) and v > 0, "a positive number"),
+        "int": (lambda v: type(v) is int and 1 <= v <= 32, "an integer from 1 to 32"),
+        "bool": (lambda v: isinstance(v, bool), "true or false"),
+    }
+    ok, what = checks[expected]
+    return None if ok(value) else f"expected {what}, got {value!r}"
+
+
+def _content_problems(raw: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    """Problems inside well-typed fields: generators, names, syntax, LaTeX."""
+    out: list[tuple[str, str]] = []
+    if "latex" in raw:
+        msg = latex_problem(raw["latex"])
+        if msg:
+            out.append(("latex", msg))
+    inputs: dict[str, str] = raw.get("inputs", {})
+    constants: dict[str, Any] = raw.get("constants", {})
+    dims: dict[str, Any] = raw.get("dims", {})
+    symbols: set[str] = set()
+    for name, text in inputs.items():
+        if not is_identifier(name) or name in RESERVED_NAMES:
+            out.append((f"inputs.{name}", f"{name!r} cannot be an input name"))
+        try:
+            symbols.update(parse_generator(text).symbols)
+        except GeneratorError as exc:
+            out.append((f"inputs.{name}", str(exc)))
+    for name, text in raw.get("stress", {}).items():
+        if name not in inputs:
+            out.append((f"stress.{name}", f"stress replaces inputs; {name!r} is not an input"))
+        try:
+            symbols.update(parse_generator(text).symbols)
+        except GeneratorError as exc:
+            out.append((f"stress.{name}", str(exc)))
+    for name, value in dims.items():
+        try:
+            rule = parse_dim_rule(value)
+        except GeneratorError as exc:
+            out.append((f"dims.{name}", str(exc)))
+            continue
+        if rule.derived:
+            unknown = [s for s in rule.derived.symbols if s not in dims and s not in constants
+                       and s not in symbols]
+            if unknown:
+                out.append((f"dims.{name}", f"{value!r} uses unknown symbols {unknown}"))
+    for name in (*constants, *dims, *symbols):
+        if not is_identifier(name) or name in RESERVED_NAMES:
+            out.append(("constants" if name in constants else "dims", f"{name!r} cannot be a name"))
+        elif name in inputs:
+            out.append((f"inputs.{name}", f"{name!r} is both an input and a dimension or constant"))
+    for name in constants:
+        if name in dims:
+            out.append((f"dims.{name}", f"{name!r} is both a constant and a dimension"))
+    if kind in ("expr", "kernel"):
+        out.extend(_syntax_problems(raw))
+    if kind in ("shape", "output"):
+        try:
+            compile(_fill_params(raw["code"], raw.get("params", {})), "<code>", "exec")
+        except SyntaxError as exc:
+            out.append(("code", f"SyntaxError on line {exc.lineno}: {exc.msg}"))
+        for name in raw.get("params", {}):
+            if not is_identifier(name):
+                out.append((f"params.{name}", f"{name!r} cannot be a parameter name"))
+    if kind == "symbolic":
+        for name, domain in raw["variables"].items():
+            if not is_identifier(name):
+                out.append((f"variables.{name}", f"{name!r} cannot be a variable name"))
+            if domain not in VARIABLE_DOMAINS:
+                out.append((f"variables.{name}",
+                            f"unknown domain {domain!r}; expected one of {', '.join(VARIABLE_DOMAINS)}"))
+    return out
+
+
+def _syntax_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    answers: list[tuple[str, str]] = [("reference", raw["reference"])]
+    answers += [(f"accept[{i}]", a) for i, a in enumerate(raw.get("accept", []))]
+    answers += [(f"reject[{i}]", r if isinstance(r, str) else r["answer"])
+                for i, r in enumerate(raw.get("reject", []))]
+    if raw["kind"] == "kernel":
+        answers.append(("spec", raw["spec"]))
+    for fld, text in answers:
+        try:
+            check_syntax(text)
+        except AnswerSyntaxError as exc:
+            out.append((fld, f"does not parse: {exc}"))
+    return out
+
+
+def _fill_params(text: str, params: dict[str, Any]) -> str:
+    """Substitute each parameter's low value, for a syntax check."""
+    for name, (low, _high) in params.items():
+        text = text.replace("{" + name + "}", str(low))
+    return text
+
+
+def _build(raw: dict[str, Any], deck: str) -> Card:
+    d = dict(raw)
+    d["deck"] = deck
+    d["reject"] = [Reject(r) if isinstance(r, str) else Reject(r["answer"], r.get("why", ""))
+                   for r in raw.get("reject", [])]
+    return Card.from_dict(d)

@@ -1,0 +1,138 @@
+"""``atlas-quiz grade``: grade one answer, or a JSON-lines batch, from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .common import db_option, echo_json, fail
+
+__all__ = ["grade"]
+
+
+def _find_card(card_id: str, deck_paths: tuple[Path, ...], db_path: Path | None):
+    """The card from the given deck files, else the database, else the built-in decks."""
+    from ..cards import DeckError, load_decks
+    from ..paths import builtin_decks_dir, default_db_path
+
+    if not deck_paths:
+        db_file = db_path or default_db_path()
+        if Path(db_file).exists():
+            from ..store import get_card, open_db
+
+            try:
+                return get_card(open_db(db_file), card_id)
+            except KeyError:
+                pass
+    try:
+        decks = load_decks(deck_paths or [builtin_decks_dir()])
+    except DeckError as exc:
+        fail(str(exc), 2)
+    for d in decks:
+        for c in d.cards:
+            if c.id == card_id:
+                return c
+    raise KeyError(card_id)
+
+
+def _human(result, as_json: bool) -> None:
+    if as_json:
+        echo_json(result.to_dict())
+        return
+    from .common import console
+
+    colour = {"correct": "green", "wrong": "red", "error": "red", "timeout": "yellow"}[result.verdict]
+    out = console()
+    out.print(f"[bold {colour}]{result.verdict}[/] ({result.elapsed_ms:.1f} ms)", markup=True)
+    out.print(result.feedback, markup=False, soft_wrap=True)
+    if result.output:
+        out.print("[dim]your output:[/]", markup=True)
+        out.print(result.output, markup=False)
+
+
+@click.command()
+@click.argument("card_id", required=False)
+@click.argument("answer", required=False)
+@click.option("--batch", type=click.File("r"), help="Grade a JSON-lines file ('-' for stdin) of "
+              '{"card": ..., "answer": ..., "id": ...}; write one result a line, in order.')
+@click.option("--mode", type=click.Choice(["own", "strict"]), default="own", show_default=True,
+              help="own: a warm worker for your own answers; strict: a sandbox for other people's.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the trials and parameters.")
+@click.option("--deck", "deck_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Look the card up in these deck files instead of the database.")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per answer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@db_option
+def grade(card_id: str | None, answer: str | None, batch, mode: str, device: str, seed: int,
+          deck_paths: tuple[Path, ...], timeout: float, as_json: bool, db_path: Path | None) -> None:
+    """Grade ANSWER to card CARD_ID (ANSWER '-' reads stdin).
+
+    Exit status: 0 correct, 1 not correct, 2 usage or internal error.
+
+    \b
+    Example:
+        atlas-quiz grade act.relu "x.clamp(min=0)"
+        atlas-quiz grade norm.rmsnorm - --json < answer.py
+        atlas-quiz grade --batch answers.jsonl --mode strict > results.jsonl
+    """
+    from ..grading import Engine, RunnerUnavailable
+
+    if batch is None and (card_id is None or answer is None):
+        fail("give CARD_ID and ANSWER, or --batch FILE (see --help)", 2)
+    try:
+        engine = Engine(mode, device, timeout=timeout)
+    except (RunnerUnavailable, ValueError) as exc:
+        fail(str(exc), 2)
+    with engine:
+        try:
+            if batch is not None:
+                sys.exit(_grade_batch(engine, batch, deck_paths, db_path, seed))
+            if answer == "-":
+                answer = sys.stdin.read()
+            try:
+                card = _find_card(card_id, deck_paths, db_path)
+            except KeyError:
+                fail(f"no card with id {card_id!r} (see `atlas-quiz deck list --cards`)", 2)
+            engine.start()  # the time of a grade excludes the worker's start-up
+            result = engine.grade(card, answer, seed=seed)
+        except RunnerUnavailable as exc:
+            fail(str(exc), 2)
+    _human(result, as_json)
+    sys.exit(0 if result.correct else 1)
+
+
+def _grade_batch(engine, lines, deck_paths, db_path, seed: int) -> int:
+    """Grade each line; a bad line gets an error result in its place. Return the exit status."""
+    cache: dict = {}
+    all_correct = True
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        item_id = None
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("card"), str) \
+                    or not isinstance(item.get("answer"), str):
+                raise ValueError('expected {"card": "<id>", "answer": "<text>"}')
+            item_id = item.get("id")
+            card_id = item["card"]
+            if card_id not in cache:
+                cache[card_id] = _find_card(card_id, deck_paths, db_path)
+            result = engine.grade(cache[card_id], item["answer"], seed=int(item.get("seed", seed)))
+            out = result.to_dict()
+        except KeyError as exc:
+            out = {"card": str(exc.args[0]), "verdict": "error", "correct": False,
+                   "feedback": f"line {number}: no card with id {exc.args[0]!r}", "elapsed_ms": 0.0}
+        except (ValueError, TypeError) as exc:
+            out = {"card": None, "verdict": "error", "correct": False,
+                   "feedback": f"line {number}: {exc}", "elapsed_ms": 0.0}
+        if item_id is not None:
+            out = {"id": item_id, **out}
+        all_correct &= bool(out["correct"])
+        click.echo(json.dumps(out, ensure_ascii=False), nl=True)
+        sys.stdout.flush()
+    return 0 if all_correct else 1

@@ -1,0 +1,54 @@
+"""Turning answer text into a function over the card's names, and describing its errors."""
+
+from __future__ import annotations
+
+import builtins
+import math
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..cards import AnswerSyntaxError, answer_function
+from ..cards.answers import FUNCTION_NAME
+
+__all__ = ["ANSWER_FILE", "AnswerSyntaxError", "compile_answer", "describe_error", "scope"]
+
+ANSWER_FILE = "<answer>"
+
+
+def scope() -> dict[str, Any]:
+    """The globals every answer sees: ``torch``, ``F``, ``nn``, ``math`` and the builtins."""
+    return {"torch": torch, "F": F, "nn": nn, "math": math, "__builtins__": builtins,
+            "__name__": "__answer__"}
+
+
+def compile_answer(text: str, argnames: Sequence[str],
+                   extra_globals: dict[str, Any] | None = None) -> Callable[..., Any]:
+    """Compile an expression or a body ending in ``return`` into ``f(*args)``."""
+    module = answer_function(text, list(argnames))
+    try:
+        code = compile(module, ANSWER_FILE, "exec")
+    except SyntaxError as exc:  # e.g. `return` outside a function body, nonlocal misuse
+        raise AnswerSyntaxError(f"SyntaxError: {exc.msg}", exc.lineno) from None
+    namespace = scope()
+    if extra_globals:
+        namespace.update(extra_globals)
+    exec(code, namespace)  # defines the function; runs nothing of the answer yet
+    return namespace[FUNCTION_NAME]
+
+
+def describe_error(exc: BaseException) -> tuple[str, int | None]:
+    """``"TypeError: ..."`` and the answer's line where it was raised (None if outside it)."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == ANSWER_FILE:
+            line = frame.lineno
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if len(first) > 300:
+        first = first[:300] + "..."
+    return (f"{type(exc).__name__}: {first}" if first else type(exc).__name__), line

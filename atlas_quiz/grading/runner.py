@@ -1,0 +1,164 @@
+"""Running an answer on the trials it is sent, in a process that has nothing else to lose.
+
+This is the code on the untrusted side: the warm ``own`` worker and each
+``strict`` sandbox child run :func:`handle`. It sees the answer and the trial
+inputs, never the reference or the expected values, and it sends back raw
+tensors and the digests of its inputs after the run.
+
+``python -m atlas_quiz.grading.runner`` is the ``own``-mode worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import contextlib
+import io
+import math
+import os
+import resource
+import sys
+import threading
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import framing
+from .program import AnswerSyntaxError, compile_answer, describe_error
+from .wire import decode, digest, encode
+
+__all__ = ["MAX_RESULT_BYTES", "handle", "main", "serve"]
+
+MAX_RESULT_BYTES = 64 << 20
+_MAX_STDOUT = 2000
+
+
+class _CappedText(io.TextIOBase):
+    """A stdout that keeps the first few thousand characters and drops the rest."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        s = str(s)
+        room = _MAX_STDOUT - self.size
+        if room > 0:
+            self.parts.append(s[:room])
+            self.size += min(len(s), room)
+        if len(s) > room:
+            self.dropped = True
+        return len(s)
+
+    def text(self) -> str:
+        return "".join(self.parts) + ("\n[... output truncated]" if self.dropped else "")
+
+
+def _build(header: dict[str, Any]):
+    """The callable for this request's kind: a compiled answer, or a kernel behind its launcher."""
+    if header.get("kind") == "kernel":
+        from .kernel import build_kernel_answer
+
+        return build_kernel_answer(header)
+    return compile_answer(header["code"], header["argnames"])
+
+
+def handle(header: dict[str, Any], payload: bytes, device: str = "cpu") -> tuple[dict[str, Any], bytes]:
+    """Run one request (an answer over several trials); never raises for the answer's faults."""
+    try:
+        fn = _build(header)
+    except AnswerSyntaxError as exc:
+        return {"ok": True, "compile_error": exc.message, "line": exc.line}, b""
+    except Exception as exc:  # an error while defining (e.g. a bad kernel signature)
+        message, line = describe_error(exc)
+        return {"ok": True, "compile_error": message, "line": line}, b""
+    argnames = header["argnames"]
+    offset = 0
+    results: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    for trial in header["trials"]:
+        args = []
+        for desc in trial["args"]:
+            value, offset = decode(desc, payload, offset)
+            if isinstance(value, torch.Tensor):
+                if device != "cpu":
+                    value = value.to(device)
+                if desc.get("requires_grad"):
+                    value.requires_grad_(True)
+            args.append(value)
+        out = _CappedText()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                value = fn(*args)
+            first = len(chunks)
+            desc = encode(value, chunks)
+            if sum(len(c) for c in chunks[first:]) > MAX_RESULT_BYTES:
+                del chunks[first:]
+                raise MemoryError(f"the result is larger than {MAX_RESULT_BYTES >> 20} MB")
+            digests = {name: digest(a) for name, a in zip(argnames, args) if isinstance(a, torch.Tensor)}
+            results.append({"status": "ok", "value": desc, "digests": digests, "stdout": out.text()})
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt are the answer's too
+            message, line = describe_error(exc)
+            results.append({"status": "error", "error": message, "line": line, "stdout": out.text()})
+    return {"ok": True, "trials": results}, b"".join(chunks)
+
+
+def _fingerprint() -> int:
+    """Identity of everything an answer could monkeypatch for the next one."""
+    mods = (torch, F, nn, torch.Tensor, torch.linalg, torch.testing, builtins, math, torch.nn.init)
+    return hash(tuple((k, id(v)) for m in mods for k, v in vars(m).items()))
+
+
+def serve(fd_in: int, fd_out: int, device: str) -> None:
+    """Answer requests until the channel closes; exit after an answer that left state behind."""
+    baseline = _fingerprint()
+    threads = threading.active_count()
+    framing.send(fd_out, {"ready": True, "pid": os.getpid(), "torch": torch.__version__,
+                          "device": device})
+    while True:
+        try:
+            header, payload = framing.recv(fd_in)
+        except framing.FrameError:
+            return
+        if header.get("op") == "run":
+            response, data = handle(header, payload, device)
+        else:
+            response, data = {"ok": True}, b""
+        # Threads still running or patched modules would leak into the next answer.
+        tainted = threading.active_count() > threads or _fingerprint() != baseline
+        response["restart"] = tainted
+        framing.send(fd_out, response, data)
+        if tainted:
+            os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``own``-mode worker: protocol on the original stdin/stdout."""
+    parser = argparse.ArgumentParser(description="atlas-quiz answer worker (own mode)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--memory-mb", type=int, default=0)
+    args = parser.parse_args(argv)
+    fd_in, fd_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):  # an answer writing to fd 1 must not corrupt the protocol
+        os.dup2(null, fd)
+    sys.stdout = sys.stderr = io.TextIOWrapper(open(os.devnull, "wb"))  # noqa: SIM115
+    torch.set_num_threads(1)
+    if args.device.startswith("cuda"):
+        torch.zeros(1, device=args.device)  # pay CUDA's start-up before saying ready
+    elif args.memory_mb:
+        with open("/proc/self/statm") as f:
+            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = current + (args.memory_mb << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    serve(fd_in, fd_out, args.device)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""Grading ``symbolic`` cards: a whitelist parser into sympy, then equivalence.
+
+The answer is read with :mod:`ast` and translated node by node into sympy
+objects; sympy's ``parse_expr`` (which calls ``eval``) never sees it. Only the
+card's variables, a few constants and the functions in :data:`FUNCTIONS` are
+names; ``^`` means power and ``2x`` means ``2*x``. Two formulas are equivalent
+when they agree at random points of the variables' domains (exactly, for
+integer domains, so ``floor`` is honest); sympy is asked for a proof too, and
+the feedback says which decided.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import random
+import time
+import tokenize
+from typing import Any
+
+import sympy
+
+from ..cards import Card
+from .result import GradeResult
+
+__all__ = ["FUNCTIONS", "FormulaError", "equivalent", "grade_symbolic_card", "parse_formula"]
+
+_MAX_LEN = 600
+_MAX_NODES = 400
+_MAX_INT = 10**12
+_MAX_POWER = 64
+_POINTS = 24
+
+
+def _sigmoid(x: sympy.Expr) -> sympy.Expr:
+    return 1 / (1 + sympy.exp(-x))
+
+
+FUNCTIONS: dict[str, Any] = {
+    "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
+    "sigmoid": _sigmoid, "tanh": sympy.tanh, "sinh": sympy.sinh, "cosh": sympy.cosh,
+    "sin": sympy.sin, "cos": sympy.cos, "floor": sympy.floor, "ceil": sympy.ceiling,
+    "abs": sympy.Abs, "max": sympy.Max, "min": sympy.Min, "erf": sympy.erf,
+    "softplus": lambda x: sympy.log(1 + sympy.exp(x)), "relu": lambda x: sympy.Max(x, 0),
+    "log2": lambda x: sympy.log(x, 2), "log10": lambda x: sympy.log(x, 10),
+}
+_CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
+_ASSUMPTIONS = {
+    "real": {"real": True}, "positive": {"positive": True}, "int": {"integer": True},
+    "int>=0": {"integer": True, "nonnegative": True}, "int>=1": {"integer": True, "positive": True},
+    "int>=2": {"integer": True, "positive": True}, "prob": {"positive": True},
+}
+
+
+class FormulaError(ValueError):
+    """A formula that cannot be read; the message says what was expected."""
+
+
+def _implicit_products(text: str) -> str:
+    """Insert ``*`` in ``2x``, ``2(x+1)``, ``(a)(b)`` and ``x y`` (never after a function name)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
+        raise FormulaError(f"could not read the formula: {exc}") from None
+    out: list[str] = []
+    prev: tokenize.TokenInfo | None = None
+    for tok in tokens:
+        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
+                        tokenize.DEDENT):
+            continue
+        if prev is not None:
+            left = prev.type in (tokenize.NUMBER, tokenize.NAME) or prev.string == ")"
+            right = tok.type in (tokenize.NUMBER, tokenize.NAME) or tok.string == "("
+            function_call = prev.type == tokenize.NAME and prev.string in FUNCTIONS and tok.string == "("
+            if left and right and not function_call:
+                out.append("*")
+        out.append(tok.string)
+        prev = tok
+    return " ".join(out)
+
+
+def parse_formula(text: str, variables: dict[str, str]) -> sympy.Expr:
+    """Parse ``text`` over ``variables`` (name -> domain) into a sympy expression, safely."""
+    s = text.strip().replace("^", "**").replace("·", "*").replace("×", "*").replace("−", "-")
+    if "=" in s:  # "H_out = ..." : grade the right-hand side
+        s = s.split("=")[-1]
+    if not s.strip():
+        raise FormulaError("the formula is empty")
+    if len(s) > _MAX_LEN:
+        raise FormulaError(f"the formula is longer than {_MAX_LEN} characters")
+    try:
+        tree = ast.parse(_implicit_products(s), mode="eval")
+    except SyntaxError as exc:
+        raise FormulaError(f"could not read the formula: {exc.msg}") from None
+    if sum(1 for _ in ast.walk(tree)) > _MAX_NODES:
+        raise FormulaError("the formula is too long")
+    symbols = {name: sympy.Symbol(name, **_ASSUMPTIONS[domain]) for name, domain in variables.items()}
+    return _translate(tree.body, symbols)
+
+
+def _translate(node: ast.AST, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        if abs(node.value) > _MAX_INT:
+            raise FormulaError(f"the number {node.value} is too large")
+        return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Float(node.value)
+    if isinstance(node, ast.Name):
+        if node.id in symbols:
+            return symbols[node.id]
+        if node.id in _CONSTANTS:
+            return _CONSTANTS[node.id]
+        if node.id in FUNCTIONS:
+            raise FormulaError(f"{node.id} is a function: write {node.id}(...)")
+        known = ", ".join(symbols) or "none"
+        raise FormulaError(f"unknown name {node.id!r}; the variables are {known}")
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v = _translate(node.operand, symbols)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.BinOp):
+        a, b = _translate(node.left, symbols), _translate(node.right, symbols)
+        op = type(node.op)
+        if op is ast.Pow:
+            if b.is_number and (not b.is_finite or abs(complex(b)) > _MAX_POWER):
+                raise FormulaError(f"the power {b} is too large")
+            if not b.is_number and any(not p.exp.is_number for p in b.atoms(sympy.Pow)):
+                raise FormulaError("a power of a power of a variable is too large to check")
+            return a**b
+        ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
+               ast.Div: lambda: a / b, ast.FloorDiv: lambda: sympy.floor(a / b),
+               ast.Mod: lambda: sympy.Mod(a, b)}
+        if op in ops:
+            return ops[op]()
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        fn = FUNCTIONS.get(node.func.id)
+        if fn is None:
+            raise FormulaError(f"unknown function {node.func.id!r}; allowed: {', '.join(FUNCTIONS)}")
+        args = [_translate(a, symbols) for a in node.args]
+        try:
+            return fn(*args)
+        except TypeError:
+            raise FormulaError(f"wrong number of arguments to {node.func.id}()") from None
+    raise FormulaError(f"{ast.unparse(node)!r} is not allowed in a formula "
+                       "(numbers, variables, + - * / // % ^ and functions like exp, log, sqrt)")
+
+
+def _point(variables: dict[str, str], rng: random.Random) -> dict[str, sympy.Expr]:
+    out = {}
+    for name, domain in variables.items():
+        if domain.startswith("int"):
+            low = {"int": -20, "int>=0": 0, "int>=1": 1, "int>=2": 2}[domain]
+            out[name] = sympy.Integer(rng.randint(low, low + 40))
+        elif domain == "prob":
+            out[name] = sympy.Rational(rng.randint(1, 99), 100)
+        elif domain == "positive":
+            out[name] = sympy.Rational(rng.randint(1, 500), 100)
+        else:
+            out[name] = sympy.Rational(rng.randint(-300, 300), 100)
+    return out
+
+
+def _value(expr: sympy.Expr, subs: dict[sympy.Symbol, sympy.Expr]) -> complex | None:
+    try:
+        v = complex(expr.xreplace(subs).evalf(30))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    if v != v or abs(v) == float("inf"):
+        return None
+    return v
+
+
+def equivalent(a: sympy.Expr, b: sympy.Expr, variables: dict[str, str], seed: int = 0
+               ) -> tuple[bool, dict[str, Any] | None]:
+    """Whether ``a`` and ``b`` agree at random points; else a point where they differ."""
+    rng = random.Random(seed)
+    symbols = {s.name: s for s in (a.free_symbols | b.free_symbols)}
+    compared = 0
+    for _ in range(_POINTS * 4):
+        point = _point(variables, rng)
+        subs = {symbols[n]: v for n, v in point.items() if n in symbols}
+        va, vb = _value(a, subs), _value(b, subs)
+        if va is None:  # outside the reference's domain (log of a negative, 0 division)
+            continue
+        if vb is None or abs(va - vb) > 1e-9 * max(1.0, abs(va)):
+            return False, {"point": {k: str(v) for k, v in point.items()},
+                           "expected": _show(va), "got": "undefined" if vb is None else _show(vb)}
+        compared += 1
+        if compared >= _POINTS:
+            break
+    return compared > 0, None
+
+
+def _show(v: complex) -> str:
+    return f"{v.real:.6g}" if abs(v.imag) < 1e-12 else f"{v:.6g}"
+
+
+def _proved(a: sympy.Expr, b: sympy.Expr) -> bool:
+    try:
+        return sympy.simplify(a - b) == 0
+    except Exception:  # sympy can give up in many ways; the numeric check has decided already
+        return False
+
+
+def grade_symbolic_card(card: Card, answer: str, *, seed: int = 0) -> GradeResult:
+    """Grade a formula: equivalent to the card's ``answer`` at random points, proof if sympy finds one."""
+    start = time.perf_counter()
+
+    def result(verdict: str, feedback: str, **kw: Any) -> GradeResult:
+        return GradeResult(card.id, verdict, feedback, (time.perf_counter() - start) * 1000, **kw)
+
+    want = parse_formula(card.answer, card.variables)
+    try:
+        got = parse_formula(answer, card.variables)
+    except FormulaError as exc:
+        return result("error", str(exc), stage="parse")
+    same, where = equivalent(want, got, card.variables, seed)
+    if same:
+        how = "sympy proves it equivalent" if _proved(want, got) else \
+            f"it agrees with the expected formula at {_POINTS} random points"
+        return result("correct", f"correct: {how}", stage="ok", shape_ok=True)
+    mistake = ""
+    for r in card.reject:
+        try:
+            if equivalent(parse_formula(r.answer, card.variables), got, card.variables, seed)[0]:
+                mistake = r.why or f"this is a known mistake: {r.answer}"
+                break
+        except FormulaError:
+            continue
+    if where:
+        at = ", ".join(f"{k}={v}" for k, v in where["point"].items())
+        feedback = f"at {at}: expected {where['expected']}, your formula gives {where['got']}"
+    else:
+        feedback = "the formula is undefined wherever the expected one is defined"
+    if mistake:
+        feedback = f"Known mistake: {mistake}\n{feedback}"
+    return result("wrong", feedback, stage="values", mistake=mistake, details=where or {})

@@ -1,0 +1,189 @@
+"""Grading ``expr`` and ``kernel`` cards: the answer runs in a runner, the reference here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from ..cards import AnswerSyntaxError, Card, check_syntax
+from .compare import Difference, first_difference
+from .inputs import Trial, build_trials
+from .program import compile_answer, describe_error
+from .result import GradeResult
+from .wire import decode, digest, encode
+from .worker import AnswerCrashed, AnswerTimeout
+
+__all__ = ["CardError", "Outcome", "Runner", "grade_tensor_card", "run_trusted"]
+
+
+class Runner(Protocol):
+    """Runs an answer request somewhere it can do no harm (see ``worker`` and ``sandbox``)."""
+
+    def run(self, header: dict[str, Any], payload: bytes, timeout: float) -> tuple[dict[str, Any], bytes]:
+        """Send a request; return the response header and payload."""
+
+
+class CardError(Exception):
+    """The card itself is broken (its reference fails): a deck problem, not the learner's."""
+
+
+@dataclass
+class Outcome:
+    """What one trial of an answer (or of a reference) produced."""
+
+    value: Any = None
+    error: str = ""
+    line: int | None = None
+    digests: dict[str, str] | None = None
+    stdout: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error)
+
+
+def _clone(v: Any) -> Any:
+    return v.detach().clone().requires_grad_(v.requires_grad) if isinstance(v, torch.Tensor) else v
+
+
+def run_trusted(code: str, trial: Trial) -> Outcome:
+    """Run deck code (a reference or a known mistake) here, on copies of the trial's inputs."""
+    names = list(trial.args)
+    try:
+        fn = compile_answer(code, names)
+        value = fn(*(_clone(trial.args[n]) for n in names))
+    except Exception as exc:
+        message, line = describe_error(exc)
+        return Outcome(error=message, line=line)
+    return Outcome(value=value)
+
+
+def _request(card: Card, answer: str, trials: list[Trial], device: str) -> tuple[dict, bytes, list]:
+    names = list(trials[0].args)
+    chunks: list[bytes] = []
+    descs, sent = [], []
+    for trial in trials:
+        args = []
+        digests = {}
+        for name in names:
+            v = trial.args[name]
+            desc = encode(v, chunks)
+            if isinstance(v, torch.Tensor):
+                digests[name] = digest(v)
+                if v.requires_grad:
+                    desc["requires_grad"] = True
+            args.append(desc)
+        descs.append({"args": args})
+        sent.append(digests)
+    header = {"op": "run", "kind": card.kind, "code": answer, "argnames": names, "trials": descs,
+              "device": device}
+    if card.kind == "kernel":
+        header.update(signature=card.signature, launcher=card.launcher)
+    return header, b"".join(chunks), sent
+
+
+def _outcomes(response: dict, payload: bytes) -> list[Outcome]:
+    out, offset = [], 0
+    for t in response.get("trials", []):
+        if t.get("status") == "ok":
+            value, offset = decode(t["value"], payload, offset)
+            out.append(Outcome(value=value, digests=t.get("digests", {}), stdout=t.get("stdout", "")))
+        else:
+            out.append(Outcome(error=str(t.get("error", "error")), line=t.get("line"),
+                               stdout=t.get("stdout", "")))
+    return out
+
+
+def _same(a: Outcome, b: Outcome, card: Card) -> bool:
+    if a.failed or b.failed:
+        return a.failed and b.failed and a.error.split(":")[0] == b.error.split(":")[0]
+    return first_difference(a.value, b.value, rtol=card.rtol, atol=card.atol,
+                            allow_promotion=card.allow_promotion) is None
+
+
+def _known_mistake(card: Card, trials: list[Trial], got: list[Outcome]) -> str | None:
+    """The reason of the first ``reject`` that behaves exactly like the answer on every trial."""
+    for reject in card.reject:
+        mistakes = [run_trusted(reject.answer, t) for t in trials]
+        if all(_same(m, g, card) for m, g in zip(mistakes, got)):
+            return reject.why or f"this is a known mistake: {reject.answer}"
+    return None
+
+
+def _shapes_agree(expected: Any, got: Any) -> bool:
+    diff = first_difference(expected, got, rtol=float("inf"), atol=float("inf"), allow_promotion=True)
+    return diff is None or diff.stage == "values"
+
+
+def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, device: str = "cpu",
+                      timeout: float = 5.0) -> GradeResult:
+    """Grade an answer to an ``expr`` or ``kernel`` card; see DESIGN.md "Grading rules"."""
+    start = time.perf_counter()
+
+    def result(verdict: str, feedback: str, **kw: Any) -> GradeResult:
+        return GradeResult(card.id, verdict, feedback, (time.perf_counter() - start) * 1000, **kw)
+
+    try:
+        check_syntax(answer)
+    except AnswerSyntaxError as exc:
+        return result("error", str(exc), stage="parse")
+    trials = build_trials(card, seed, device)
+    reference = card.spec if card.kind == "kernel" else card.reference
+    expected = [run_trusted(reference, t) for t in trials]
+    for t, e in zip(trials, expected):
+        if e.failed:
+            raise CardError(f"the reference of {card.id} fails on {t.describe()}: {e.error}")
+    header, payload, sent = _request(card, answer, trials, device)
+    try:
+        response, data = runner.run(header, payload, timeout)
+    except AnswerTimeout as exc:
+        return result("timeout", f"{exc}; look for an endless loop or a huge computation",
+                      stage="run")
+    except AnswerCrashed as exc:
+        return result("error", str(exc), stage="run")
+    if "compile_error" in response:
+        line = response.get("line")
+        where = f"line {line}: " if line else ""
+        return result("error", where + str(response["compile_error"]), stage="parse")
+    got = _outcomes(response, data)
+    if len(got) != len(trials):
+        return result("error", "the answer's process returned a malformed result", stage="run")
+    shape_ok = all(not g.failed and _shapes_agree(e.value, g.value) for e, g in zip(expected, got))
+    for i, (trial, exp, out) in enumerate(zip(trials, expected, got)):
+        context = f"(trial {i + 1} of {len(trials)}, {trial.describe()})"
+        if out.failed:
+            where = f"line {out.line}: " if out.line else ""
+            return _with_mistake(result("error", f"{where}{out.error}\n{context}", stage="run",
+                                        output=out.stdout, details={"trial": i, "line": out.line}),
+                                 card, trials, got)
+        diff = first_difference(exp.value, out.value, rtol=card.rtol, atol=card.atol,
+                                allow_promotion=card.allow_promotion)
+        if diff is None and not card.inplace:
+            diff = _mutation(trial, sent[i], out.digests or {})
+        if diff is not None:
+            return _with_mistake(result("wrong", f"{diff.message}\n{context}", stage=diff.stage,
+                                        shape_ok=shape_ok, output=out.stdout,
+                                        details={"trial": i, "dims": trial.dims, **diff.details}),
+                                 card, trials, got)
+    return result("correct", f"correct on all {len(trials)} trials", stage="ok", shape_ok=True,
+                  output=got[0].stdout if got else "")
+
+
+def _mutation(trial: Trial, sent: dict[str, str], after: dict[str, str]) -> Difference | None:
+    for name, before in sent.items():
+        if after.get(name) != before:
+            return Difference("mutation", f"the answer modified its input {name!r} in place; "
+                                          f"use out-of-place operations (x * 2, not x.mul_(2))",
+                              {"input": name})
+    return None
+
+
+def _with_mistake(res: GradeResult, card: Card, trials: list[Trial], got: list[Outcome]) -> GradeResult:
+    why = _known_mistake(card, trials, got)
+    if why:
+        res.mistake = why
+        res.feedback = f"Known mistake: {why}\n{res.feedback}"
+    return res

@@ -1,0 +1,18 @@
+"""The SQLite store: decks compiled into cards, reviews, scheduling state. Never imports torch."""
+
+from .db import open_db
+from .decks import BuildReport, build_decks, card_stats, get_card, list_cards, list_decks
+from .migrations import MIGRATIONS, migrate, schema_version
+
+__all__ = [
+    "MIGRATIONS",
+    "BuildReport",
+    "build_decks",
+    "card_stats",
+    "get_card",
+    "list_cards",
+    "list_decks",
+    "migrate",
+    "open_db",
+    "schema_version",
+]

@@ -1,0 +1,156 @@
+"""Compiling decks into the database, and reading cards back."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+from ..cards import Card, Deck
+
+__all__ = ["BuildReport", "build_decks", "card_stats", "get_card", "list_cards", "list_decks"]
+
+
+@dataclass
+class BuildReport:
+    """What a build changed, card ids by outcome."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, int]:
+        """The counts, for ``--json`` output."""
+        return {k: len(v) for k, v in asdict(self).items()}
+
+
+def _iso(now: datetime) -> str:
+    return now.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def build_decks(db: sqlite_utils.Database, decks: list[Deck], *, origin: str,
+                now: datetime | None = None) -> BuildReport:
+    """Write ``decks`` into ``db`` in one transaction, idempotently.
+
+    A card keeps its row (and so its history) across edits; only its hash and
+    data change. Cards that came from the same ``origin`` before but are gone
+    now are retired, never deleted, so their reviews stay meaningful.
+    """
+    stamp = _iso(now or datetime.now(timezone.utc))
+    report = BuildReport()
+    existing = {row["id"]: row for row in db["cards"].rows}
+    seen: set[str] = set()
+    with db.conn:
+        for d_pos, deck in enumerate(decks):
+            db["decks"].upsert({"key": deck.key, "name": deck.name, "name_zh": deck.name_zh,
+                                "path": deck.path, "origin": origin, "position": d_pos}, pk="key")
+            for c_pos, card in enumerate(deck.cards):
+                seen.add(card.id)
+                row = _row(card, d_pos * 10_000 + c_pos)
+                old = existing.get(card.id)
+                if old is None:
+                    db["cards"].insert({**row, "added_at": stamp, "updated_at": stamp,
+                                        "retired_at": None}, pk="id")
+                    report.added.append(card.id)
+                    continue
+                if old["retired_at"]:
+                    report.restored.append(card.id)
+                elif old["hash"] != row["hash"]:
+                    report.updated.append(card.id)
+                else:
+                    report.unchanged.append(card.id)
+                changed = old["hash"] != row["hash"] or old["retired_at"] or old["position"] != row["position"]
+                if changed:
+                    db["cards"].update(card.id, {**row, "updated_at": stamp, "retired_at": None})
+        deck_keys_of_origin = {r["key"] for r in db["decks"].rows_where("origin = ?", [origin])}
+        for card_id, old in existing.items():
+            if card_id not in seen and not old["retired_at"] and old["deck"] in deck_keys_of_origin:
+                db["cards"].update(card_id, {"retired_at": stamp, "updated_at": stamp})
+                report.retired.append(card_id)
+    return report
+
+
+def _row(card: Card, position: int) -> dict:
+    return {
+        "id": card.id, "deck": card.deck, "kind": card.kind, "title": card.title,
+        "title_zh": card.title_zh, "source": card.source, "chapter": card.chapter,
+        "tags": json.dumps(list(card.tags)), "position": position, "hash": card.content_hash(),
+        "data": json.dumps(card.to_dict(), ensure_ascii=False),
+    }
+
+
+def list_cards(db: sqlite_utils.Database, *, decks: list[str] | None = None,
+               tags: list[str] | None = None, include_retired: bool = False) -> list[Card]:
+    """Cards in deck order, optionally only some decks (key or name) or tags."""
+    where = [] if include_retired else ["retired_at IS NULL"]
+    args: list[str] = []
+    if decks:
+        keys = _deck_keys(db, decks)
+        where.append(f"deck IN ({', '.join('?' * len(keys))})")
+        args.extend(keys)
+    sql = " AND ".join(where) or None
+    cards = [Card.from_dict(json.loads(r["data"]))
+             for r in db["cards"].rows_where(sql, args, order_by="position")]
+    if tags:
+        wanted = set(tags)
+        cards = [c for c in cards if wanted & set(c.tags)]
+    return cards
+
+
+def _deck_keys(db: sqlite_utils.Database, names: list[str]) -> list[str]:
+    """Deck keys matching names given as key, key prefix or display name (case-insensitive)."""
+    rows = list(db["decks"].rows)
+    keys: list[str] = []
+    for name in names:
+        low = name.lower()
+        hits = [r["key"] for r in rows if r["key"].lower() == low or r["name"].lower() == low]
+        hits = hits or [r["key"] for r in rows if r["key"].lower().startswith(low)]
+        if not hits:
+            known = ", ".join(r["key"] for r in rows) or "none (run `atlas-quiz deck build`)"
+            raise LookupError(f"no deck named {name!r}; decks: {known}")
+        keys.extend(hits)
+    return keys
+
+
+def get_card(db: sqlite_utils.Database, card_id: str) -> Card:
+    """One card by id (retired cards included); ``KeyError`` names the id when absent."""
+    rows = list(db["cards"].rows_where("id = ?", [card_id]))
+    if not rows:
+        raise KeyError(card_id)
+    return Card.from_dict(json.loads(rows[0]["data"]))
+
+
+def list_decks(db: sqlite_utils.Database) -> list[dict]:
+    """Decks with their card counts (live cards only)."""
+    counts = Counter(r["deck"] for r in db["cards"].rows_where("retired_at IS NULL", select="deck"))
+    return [{**r, "cards": counts.get(r["key"], 0)}
+            for r in db["decks"].rows_where(order_by="position")]
+
+
+def card_stats(cards: list[Card], retired: int = 0) -> dict:
+    """Counts by kind, by seed file, by chapter and by deck, plus what proves the cards."""
+    kinds = Counter(c.kind for c in cards)
+    return {
+        "total": len(cards),
+        "retired": retired,
+        "by_kind": dict(sorted(kinds.items())),
+        "by_seed": dict(sorted(Counter(c.seed_file or "-" for c in cards).items())),
+        "by_chapter": dict(sorted(Counter(c.chapter or "-" for c in cards).items(), key=_chapter_key)),
+        "by_deck": dict(Counter(c.deck for c in cards)),
+        "parametric": sum(1 for c in cards if c.params),
+        "parametric_shape": sum(1 for c in cards if c.params and c.kind == "shape"),
+        "with_accept": sum(1 for c in cards if c.accept),
+        "with_reject": sum(1 for c in cards if c.reject),
+        "rejects_with_why": sum(1 for c in cards for r in c.reject if r.why),
+    }
+
+
+def _chapter_key(item: tuple[str, int]) -> tuple:
+    seed, _, sec = item[0].partition(" §")
+    return (seed, int(sec) if sec.isdigit() else 10_000, sec)
+

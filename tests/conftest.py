@@ -1,0 +1,48 @@
+"""Shared fixtures: a warm grading engine, a temporary database, the built-in decks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from atlas_quiz.cards import load_decks
+from atlas_quiz.paths import builtin_decks_dir
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """One warm `own`-mode CPU engine per test process."""
+    from atlas_quiz.grading import Engine
+
+    with Engine("own", "cpu") as e:
+        e.start()
+        yield e
+
+
+@pytest.fixture(scope="session")
+def builtin_decks():
+    """The decks that ship with atlas-quiz, loaded and validated."""
+    return load_decks([builtin_decks_dir()])
+
+
+@pytest.fixture(scope="session")
+def builtin_cards(builtin_decks):
+    """Every built-in card, in deck order."""
+    return [c for d in builtin_decks for c in d.cards]
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A fresh, migrated database in a temporary folder."""
+    from atlas_quiz.store import open_db
+
+    return open_db(tmp_path / "atlas.db")
+
+
+@pytest.fixture
+def now():
+    """A fixed 'now' so that schedules are exact."""
+    return NOW
