@@ -102,20 +102,19 @@ def load_decks(paths: Iterable[str | Path]) -> list[Deck]:
     decks: list[Deck] = []
     first_seen: dict[str, str] = {}
     for path in deck_files(paths):
-        deck, found = _load_one(path)
+        deck, found, ids = _load_one(path)
         problems.extend(found)
-        if deck is None:
-            continue
-        lines = _Lines(path.read_text(encoding="utf-8"))
-        for i, card in enumerate(deck.cards):
-            where = first_seen.get(card.id)
+        for card_id, line in ids:  # every card with an id, valid or not, claims it
+            where = first_seen.get(card_id)
             if where:
                 problems.append(Problem(str(path), f"duplicate id: already used in {where}",
-                                        lines.card(i), card.id, "id"))
+                                        line, card_id, "id"))
             else:
-                first_seen[card.id] = f"{path}:{lines.card(i)}"
-        decks.append(deck)
+                first_seen[card_id] = f"{path}:{line}"
+        if deck is not None:
+            decks.append(deck)
     if problems:
+        problems.sort(key=lambda p: (p.file, p.line or 0))
         raise DeckError(problems)
     return decks
 
@@ -125,19 +124,20 @@ def load_deck(path: str | Path) -> Deck:
     return load_decks([path])[0]
 
 
-def _load_one(path: Path) -> tuple[Deck | None, list[Problem]]:
+def _load_one(path: Path) -> tuple[Deck | None, list[Problem], list[tuple[str, int | None]]]:
+    """One file: its deck, its problems, and (id, line) of every card that has an id."""
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        return None, [Problem(file, f"cannot read: {exc.strerror}")]
+        return None, [Problem(file, f"cannot read: {exc.strerror}")], []
     except UnicodeDecodeError:
-        return None, [Problem(file, "not UTF-8 text")]
+        return None, [Problem(file, "not UTF-8 text")], []
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        return None, [Problem(file, f"TOML syntax error: {exc}", int(m.group(1)) if m else None)]
+        return None, [Problem(file, f"TOML syntax error: {exc}", int(m.group(1)) if m else None)], []
     problems: list[Problem] = []
     unknown_top = set(data) - {"deck", "card"}
     if unknown_top:
@@ -153,7 +153,13 @@ def _load_one(path: Path) -> tuple[Deck | None, list[Problem]]:
         raw_cards = []
     lines = _Lines(text)
     cards: list[Card] = []
+    ids: list[tuple[str, int | None]] = []
     for i, raw in enumerate(raw_cards):
+        if not isinstance(raw, dict):
+            problems.append(Problem(file, "a [[card]] entry must be a table", lines.card(i)))
+            continue
+        if isinstance(raw.get("id"), str):
+            ids.append((raw["id"], lines.card(i)))
         card, found = _card(raw, path.stem, file, i, lines)
         problems.extend(found)
         if card is not None:
@@ -161,7 +167,7 @@ def _load_one(path: Path) -> tuple[Deck | None, list[Problem]]:
     name = meta.get("name") or path.stem.replace("_", " ")
     deck = Deck(key=path.stem, name=str(name), name_zh=str(meta.get("name_zh", "")),
                 path=file, cards=tuple(cards))
-    return deck, problems
+    return deck, problems, ids
 
 
 def _card(raw: Any, deck: str, file: str, index: int,

@@ -173,4 +173,7 @@ def first_difference(expected: Any, got: Any, *, rtol: float | None = None, atol
             return None
         return Difference("values", f"{prefix}expected {_fmt(expected)}, got {_fmt(float(got))}",
                           {"expected": expected, "got": got})
+    if isinstance(expected, str):
+        return None if got == expected else Difference(
+            "values", f"{prefix}expected {expected!r}, got {got!r}"[:300])
     return Difference("type", f"{prefix}cannot compare with a {type_name(expected)}")

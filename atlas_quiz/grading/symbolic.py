@@ -56,8 +56,9 @@ class FormulaError(ValueError):
     """A formula that cannot be read; the message says what was expected."""
 
 
-def _implicit_products(text: str) -> str:
-    """Insert ``*`` in ``2x``, ``2(x+1)``, ``(a)(b)`` and ``x y`` (never after a function name)."""
+def _implicit_products(text: str, variables: set[str]) -> str:
+    """Insert ``*`` in ``2x``, ``2(x+1)``, ``(a)(b)``, ``x y`` and ``k(k-1)``: after a variable,
+    never after another name (``exp(x)`` and ``foo(x)`` stay calls)."""
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
@@ -71,7 +72,8 @@ def _implicit_products(text: str) -> str:
         if prev is not None:
             left = prev.type in (tokenize.NUMBER, tokenize.NAME) or prev.string == ")"
             right = tok.type in (tokenize.NUMBER, tokenize.NAME) or tok.string == "("
-            function_call = prev.type == tokenize.NAME and prev.string in FUNCTIONS and tok.string == "("
+            function_call = (prev.type == tokenize.NAME and prev.string not in variables
+                             and tok.string == "(")
             if left and right and not function_call:
                 out.append("*")
         out.append(tok.string)
@@ -89,7 +91,7 @@ def parse_formula(text: str, variables: dict[str, str]) -> sympy.Expr:
     if len(s) > _MAX_LEN:
         raise FormulaError(f"the formula is longer than {_MAX_LEN} characters")
     try:
-        tree = ast.parse(_implicit_products(s), mode="eval")
+        tree = ast.parse(_implicit_products(s, set(variables)), mode="eval")
     except SyntaxError as exc:
         raise FormulaError(f"could not read the formula: {exc.msg}") from None
     if sum(1 for _ in ast.walk(tree)) > _MAX_NODES:

@@ -1,0 +1,144 @@
+"""The command line: every command documented with an example, deck and grade behaviour, exit codes."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from atlas_quiz.cli import cli
+
+DECK = textwrap.dedent("""
+    [deck]
+    name = "Test"
+    name_zh = "测试"
+
+    [[card]]
+    id = "t.relu"
+    kind = "expr"
+    title = "ReLU"
+    title_zh = "ReLU"
+    source = "000 §4.1"
+    prompt = "relu of x"
+    inputs = { x = "randn(B, n)" }
+    reference = "torch.relu(x)"
+    accept = ["x.clamp(min=0)"]
+    reject = [{ answer = "x.abs()", why = "abs keeps negatives as positives" }]
+
+    [[card]]
+    id = "t.shape"
+    kind = "shape"
+    title = "Shape"
+    title_zh = "形状"
+    source = "000 §5"
+    prompt = "shape?"
+    code = "torch.randn(2, 3).T"
+    accept = ["(3, 2)"]
+    reject = ["(2, 3)"]
+""")
+
+
+@pytest.fixture
+def deck_file(tmp_path):
+    path = tmp_path / "test_deck.toml"
+    path.write_text(DECK, encoding="utf-8")
+    return path
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+def all_commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield (*prefix, name), cmd
+        if isinstance(cmd, click.Group):
+            yield from all_commands(cmd, (*prefix, name))
+
+
+def test_every_command_has_an_example_in_its_help():
+    missing = [" ".join(path) for path, cmd in all_commands(cli)
+               if "Example:" not in (cmd.help or "")]
+    assert not missing, f"commands without an Example in --help: {missing}"
+    assert "Example:" in run("--help").output
+
+
+def test_deck_build_then_stats_prints_counts(tmp_path, deck_file):
+    db = tmp_path / "x.db"
+    out = run("deck", "build", deck_file, "--db", db, "--json")
+    assert out.exit_code == 0 and json.loads(out.output)["added"] == 2
+    stats = json.loads(run("deck", "stats", "--json", "--db", db).output)
+    assert stats["total"] == 2 and stats["by_kind"] == {"expr": 1, "shape": 1}
+    again = json.loads(run("deck", "build", deck_file, "--db", db, "--json").output)
+    assert again["unchanged"] == 2 and again["added"] == 0
+
+
+def test_invalid_deck_lists_every_problem_and_writes_nothing(tmp_path):
+    bad = DECK.replace('"randn(B, n)"', '"randn(B, n"').replace('kind = "shape"', 'kind = "shapes"')
+    path = tmp_path / "bad.toml"
+    path.write_text(bad, encoding="utf-8")
+    db = tmp_path / "x.db"
+    out = CliRunner().invoke(cli, ["deck", "build", str(path), "--db", str(db)])
+    assert out.exit_code == 1
+    assert "2 problem(s)" in out.output and "nothing was written" in out.output
+    assert "'t.relu'" in out.output and "'inputs.x'" in out.output and "shapes" in out.output
+    assert not db.exists()
+
+
+def test_deck_list_shows_decks_and_cards(tmp_path, deck_file):
+    db = tmp_path / "x.db"
+    run("deck", "build", deck_file, "--db", db)
+    decks = json.loads(run("deck", "list", "--json", "--db", db).output)
+    assert decks == [{"key": "test_deck", "name": "Test", "name_zh": "测试", "cards": 2}]
+    cards = json.loads(run("deck", "list", "--cards", "--json", "--db", db).output)
+    assert [c["id"] for c in cards] == ["t.relu", "t.shape"]
+
+
+def test_deck_check_proves_cards_and_fails_on_a_wrong_accept(tmp_path, deck_file):
+    ok = run("deck", "check", deck_file, "--json")
+    assert ok.exit_code == 0 and json.loads(ok.output)["failures"] == []
+    broken = tmp_path / "broken.toml"
+    broken.write_text(DECK.replace('accept = ["x.clamp(min=0)"]', 'accept = ["x.clamp(max=0)"]'))
+    out = CliRunner().invoke(cli, ["deck", "check", str(broken), "--json"])
+    report = json.loads(out.output)
+    assert out.exit_code == 1 and [f["card"] for f in report["failures"]] == ["t.relu"]
+    assert "should be correct" in report["failures"][0]["problems"][0]
+
+
+def test_grade_exit_codes_and_json(deck_file):
+    good = run("grade", "t.relu", "x.clamp(min=0)", "--deck", deck_file, "--json", "--device", "cpu")
+    assert good.exit_code == 0
+    data = json.loads(good.output)
+    assert list(data)[:5] == ["card", "verdict", "correct", "feedback", "elapsed_ms"]
+    assert data["verdict"] == "correct" and data["correct"] is True
+    bad = run("grade", "t.relu", "x.abs()", "--deck", deck_file, "--json", "--device", "cpu")
+    assert bad.exit_code == 1 and "abs keeps negatives" in json.loads(bad.output)["feedback"]
+    unknown = CliRunner().invoke(cli, ["grade", "t.nope", "x", "--deck", str(deck_file)])
+    assert unknown.exit_code == 2 and "no card with id 't.nope'" in unknown.output
+
+
+def test_grade_reads_the_answer_from_stdin(deck_file):
+    out = run("grade", "t.relu", "-", "--deck", deck_file, "--json", "--device", "cpu",
+              input="y = x.clone()\ny[y < 0] = 0\nreturn y\n")
+    assert out.exit_code == 0 and json.loads(out.output)["verdict"] == "correct"
+
+
+def test_grade_batch_keeps_order_ids_and_reports_bad_lines(tmp_path, deck_file):
+    lines = [
+        {"id": "s1", "card": "t.relu", "answer": "x.clamp(min=0)"},
+        {"id": "s2", "card": "t.shape", "answer": "(2, 3)"},
+        "not json",
+        {"id": "s4", "card": "t.missing", "answer": "x"},
+        {"card": "t.shape", "answer": "torch.Size([3, 2])"},
+    ]
+    batch = tmp_path / "answers.jsonl"
+    batch.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines))
+    out = run("grade", "--batch", batch, "--deck", deck_file, "--device", "cpu")
+    results = [json.loads(line) for line in out.output.splitlines()]
+    assert out.exit_code == 1
+    assert [r.get("id") for r in results] == ["s1", "s2", None, "s4", None]
+    assert [r["verdict"] for r in results] == ["correct", "wrong", "error", "error", "correct"]
+    assert "line 3" in results[2]["feedback"] and "t.missing" in results[3]["feedback"]

@@ -1,0 +1,118 @@
+"""The store: migrations, WAL, and idempotent deck builds that keep history and retire cards."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from atlas_quiz.cards import Card, Deck
+from atlas_quiz.store import (
+    MIGRATIONS,
+    build_decks,
+    card_stats,
+    get_card,
+    list_cards,
+    list_decks,
+    open_db,
+    schema_version,
+)
+
+
+def card(card_id: str, prompt: str = "p", **kw) -> Card:
+    fields = {"kind": "recall", "title": card_id, "title_zh": "卡", "source": "000 §1.1",
+              "answer": "a", "deck": "d1", **kw}
+    return Card(id=card_id, prompt=prompt, **fields)
+
+
+def deck(*cards: Card, key: str = "d1") -> Deck:
+    return Deck(key=key, name=key.upper(), cards=tuple(c.with_changes(deck=key) for c in cards))
+
+
+def test_new_database_is_migrated_and_in_wal_mode(tmp_path):
+    db = open_db(tmp_path / "sub" / "atlas.db")
+    assert schema_version(db) == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"cards", "decks", "reviews", "card_state", "meta"} <= set(db.table_names())
+
+
+def test_reopening_applies_nothing_twice(tmp_path):
+    path = tmp_path / "atlas.db"
+    open_db(path)
+    db = open_db(path)
+    assert schema_version(db) == len(MIGRATIONS)
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "atlas.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer than this atlas-quiz"):
+        open_db(path)
+
+
+def test_build_is_idempotent(db, now):
+    d = deck(card("a.one"), card("a.two"))
+    first = build_decks(db, [d], origin="o", now=now)
+    second = build_decks(db, [d], origin="o", now=now + timedelta(days=1))
+    assert first.added == ["a.one", "a.two"] and not first.updated
+    assert second.unchanged == ["a.one", "a.two"] and not (second.added or second.updated)
+    assert [c.id for c in list_cards(db)] == ["a.one", "a.two"]
+
+
+def test_edited_card_keeps_its_row_and_history_but_changes_hash(db, now):
+    build_decks(db, [deck(card("a.one"))], origin="o", now=now)
+    db["reviews"].insert({"card_id": "a.one", "reviewed_at": now.isoformat(), "rating": 3})
+    old_hash = db["cards"].get("a.one")["hash"]
+    report = build_decks(db, [deck(card("a.one", prompt="clearer"))], origin="o", now=now)
+    row = db["cards"].get("a.one")
+    assert report.updated == ["a.one"] and row["hash"] != old_hash
+    assert row["added_at"] == now.isoformat(timespec="seconds")
+    assert get_card(db, "a.one").prompt == "clearer"
+    assert db["reviews"].count == 1
+
+
+def test_removed_card_is_retired_not_deleted_and_comes_back(db, now):
+    build_decks(db, [deck(card("a.one"), card("a.two"))], origin="o", now=now)
+    report = build_decks(db, [deck(card("a.one"))], origin="o", now=now)
+    assert report.retired == ["a.two"]
+    assert [c.id for c in list_cards(db)] == ["a.one"]
+    assert [c.id for c in list_cards(db, include_retired=True)] == ["a.one", "a.two"]
+    back = build_decks(db, [deck(card("a.one"), card("a.two"))], origin="o", now=now)
+    assert back.restored == ["a.two"] and len(list_cards(db)) == 2
+
+
+def test_building_another_origin_retires_nothing_of_the_first(db, now):
+    build_decks(db, [deck(card("a.one"))], origin="builtin", now=now)
+    report = build_decks(db, [deck(card("b.one"), key="mine")], origin="/home/me/decks", now=now)
+    assert not report.retired and len(list_cards(db)) == 2
+
+
+def test_list_cards_filters_by_deck_name_and_tag(db, now):
+    build_decks(db, [deck(card("a.one", tags=("x",))), deck(card("b.one"), key="other")],
+                origin="o", now=now)
+    assert [c.id for c in list_cards(db, decks=["OTHER"])] == ["b.one"]
+    assert [c.id for c in list_cards(db, tags=["x"])] == ["a.one"]
+    with pytest.raises(LookupError, match="no deck named 'nope'"):
+        list_cards(db, decks=["nope"])
+    assert [(d["key"], d["cards"]) for d in list_decks(db)] == [("d1", 1), ("other", 1)]
+
+
+def test_stored_card_data_is_the_full_card(db, now):
+    c = card("a.one", tags=("t",), explain="why")
+    build_decks(db, [deck(c)], origin="o", now=now)
+    assert Card.from_dict(json.loads(db["cards"].get("a.one")["data"])) == c.with_changes(deck="d1")
+
+
+def test_stats_count_by_kind_seed_and_chapter():
+    cards = [card("a.one"), card("a.two", source="002 §3"),
+             card("a.three").with_changes(kind="shape", code="x", params={"B": (1, 2)})]
+    stats = card_stats(cards, retired=4)
+    assert stats["total"] == 3 and stats["retired"] == 4
+    assert stats["by_kind"] == {"recall": 2, "shape": 1}
+    assert stats["by_seed"] == {"000": 2, "002": 1}
+    assert stats["by_chapter"] == {"000 §1": 2, "002 §3": 1}
+    assert stats["parametric_shape"] == 1
