@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import __version__
-from .commands import deck, grade
+from .commands import deck, export, grade
 
 __all__ = ["cli", "main"]
 
@@ -25,6 +25,7 @@ def cli() -> None:
 
 cli.add_command(deck.deck)
 cli.add_command(grade.grade)
+cli.add_command(export.export)
 
 
 def main() -> None:

@@ -1,7 +1,14 @@
 """The card model, the TOML deck loader and its validation. Standard library only."""
 
 from .answers import AnswerSyntaxError, answer_function, check_syntax
-from .generators import GENERATORS, DimRule, GeneratorError, InputSpec, parse_dim_rule, parse_generator
+from .generators import (
+    GENERATORS,
+    DimRule,
+    GeneratorError,
+    InputSpec,
+    parse_dim_rule,
+    parse_generator,
+)
 from .loader import DeckError, Problem, deck_files, load_deck, load_decks
 from .model import GRADED_KINDS, KINDS, Card, Deck, Reject, chapter_of, seed_of
 from .params import draw_params, fill_params, instantiate

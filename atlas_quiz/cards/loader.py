@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from .answers import AnswerSyntaxError, check_syntax
 from .generators import GeneratorError, parse_dim_rule, parse_generator

@@ -70,10 +70,10 @@ def _tensor_difference(exp: torch.Tensor, got: torch.Tensor, rtol: float | None,
     if tuple(exp.shape) != tuple(got.shape):
         return Difference("shape", f"expected shape {tuple(exp.shape)}, got {tuple(got.shape)}",
                           {"expected": list(exp.shape), "got": list(got.shape)})
-    if exp.dtype != got.dtype:
-        if not allow_promotion or (exp.is_floating_point() and not got.is_floating_point()):
-            return Difference("dtype", f"expected dtype {exp.dtype}, got {got.dtype}",
-                              {"expected": str(exp.dtype), "got": str(got.dtype)})
+    if exp.dtype != got.dtype and (
+            not allow_promotion or (exp.is_floating_point() and not got.is_floating_point())):
+        return Difference("dtype", f"expected dtype {exp.dtype}, got {got.dtype}",
+                          {"expected": str(exp.dtype), "got": str(got.dtype)})
     e = exp.detach().cpu()
     g = got.detach().cpu()
     if exp.numel() == 0:
@@ -158,7 +158,7 @@ def first_difference(expected: Any, got: Any, *, rtol: float | None = None, atol
         return None if ok else Difference("values", f"{prefix}expected {tuple(expected)}, got {got!r}")
     if expected is None:
         return None if got is None else Difference("type", f"{prefix}expected None, got {type_name(got)}")
-    if isinstance(expected, bool) or isinstance(expected, int):
+    if isinstance(expected, (bool, int)):
         if isinstance(got, bool) != isinstance(expected, bool) or not isinstance(got, int):
             return Difference("type", f"{prefix}expected {type(expected).__name__}, got {type_name(got)}")
         return None if got == expected else Difference(

@@ -2,6 +2,7 @@
 
 from .db import open_db
 from .decks import BuildReport, build_decks, card_stats, get_card, list_cards, list_decks
+from .meta import get_meta, set_meta
 from .migrations import MIGRATIONS, migrate, schema_version
 
 __all__ = [
@@ -10,9 +11,11 @@ __all__ = [
     "build_decks",
     "card_stats",
     "get_card",
+    "get_meta",
     "list_cards",
     "list_decks",
     "migrate",
     "open_db",
     "schema_version",
+    "set_meta",
 ]
