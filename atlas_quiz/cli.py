@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import __version__
-from .commands import deck, export, grade
+from .commands import deck, export, grade, optimize
 
 __all__ = ["cli", "main"]
 
@@ -26,6 +26,7 @@ def cli() -> None:
 cli.add_command(deck.deck)
 cli.add_command(grade.grade)
 cli.add_command(export.export)
+cli.add_command(optimize.optimize)
 
 
 def main() -> None:
