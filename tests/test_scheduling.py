@@ -297,3 +297,14 @@ def test_seven_lapses_are_not_a_leech(db, now):
     (card,) = make_cards(db, 1)
     lapse(db, card, now, 7)
     assert get_state(db, card)["leech"] == 0
+
+
+def test_scheduling_imports_neither_torch_nor_textual():
+    import subprocess
+    import sys
+
+    code = ("import sys, atlas_quiz.scheduling, atlas_quiz.store.reviews; "
+            "print(sorted(m for m in ('torch', 'textual') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

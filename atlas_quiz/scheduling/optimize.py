@@ -15,6 +15,7 @@ from datetime import datetime
 
 import sqlite_utils
 
+from ..store.meta import set_meta
 from ..store.reviews import iso, review_rows
 from .review import fsrs_id
 from .settings import load_settings, save_settings
@@ -138,7 +139,5 @@ def optimize(db: sqlite_utils.Database, *, now: datetime, save: bool = True,
                             new_estimate=retention_estimate(logs, new), saved=save)
     if save:
         save_settings(db, settings.with_changes(parameters=new))
-        with db.conn:
-            db.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                            [OPTIMIZED_KEY, json.dumps({"at": iso(now), **report.to_dict()})])
+        set_meta(db, OPTIMIZED_KEY, json.dumps({"at": iso(now), **report.to_dict()}))
     return report

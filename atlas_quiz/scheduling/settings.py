@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlite_utils
 
+from ..store.meta import get_meta, set_meta
+
 __all__ = ["SETTINGS_KEY", "Limits", "SchedulerSettings", "load_settings", "save_settings"]
 
 SETTINGS_KEY = "scheduler.settings"
@@ -106,12 +108,10 @@ class SchedulerSettings:
 
 def load_settings(db: sqlite_utils.Database) -> SchedulerSettings:
     """The settings saved in ``db``, or the defaults when none were saved."""
-    row = db.conn.execute("SELECT value FROM meta WHERE key = ?", [SETTINGS_KEY]).fetchone()
-    return SchedulerSettings.from_dict(json.loads(row[0])) if row else SchedulerSettings()
+    text = get_meta(db, SETTINGS_KEY)
+    return SchedulerSettings.from_dict(json.loads(text)) if text else SchedulerSettings()
 
 
 def save_settings(db: sqlite_utils.Database, settings: SchedulerSettings) -> None:
     """Store ``settings`` in ``db``; every later queue and review uses them."""
-    with db.conn:
-        db.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                        [SETTINGS_KEY, json.dumps(settings.to_dict())])
+    set_meta(db, SETTINGS_KEY, json.dumps(settings.to_dict()))
