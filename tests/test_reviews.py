@@ -43,6 +43,15 @@ def test_review_row_keeps_answer_verdict_feedback_duration_seed_and_card_hash(db
                    "expected shape (4, 8), got ()", 4200, 7, card_hash)
 
 
+def test_review_of_a_card_object_logs_the_hash_of_the_version_shown(db, now):
+    (card_id,) = make_cards(db, 1)
+    from atlas_quiz.store import get_card
+
+    shown = get_card(db, card_id).with_changes(prompt="an edited prompt")
+    record_review(db, shown, rating=Rating.Good, now=now, settings=EXACT)
+    assert rows(db, "SELECT card_hash FROM reviews") == [(shown.content_hash(),)]
+
+
 def test_state_after_in_the_log_is_the_stored_state(db, now):
     (card_id,) = make_cards(db, 1)
     record_review(db, card_id, rating=Rating.Good, now=now, settings=EXACT)

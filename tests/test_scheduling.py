@@ -249,6 +249,10 @@ def test_unknown_card_cannot_be_buried_or_reviewed(db, now):
         bury(db, "no.such.card", now, EXACT)
     with pytest.raises(KeyError):
         record_review(db, "no.such.card", rating=Rating.Good, now=now)
+    stranger = Card(id="no.such.card", kind="recall", title="t", title_zh="t", source="000",
+                    prompt="?")
+    with pytest.raises(KeyError):
+        record_review(db, stranger, rating=Rating.Good, now=now)
 
 
 def test_retired_cards_are_not_queued(db, now):

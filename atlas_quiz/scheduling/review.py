@@ -147,13 +147,12 @@ def record_review(db: sqlite_utils.Database, card: Card | str, *, rating: Rating
 
 
 def _identify(db: sqlite_utils.Database, card: Card | str) -> tuple[str, str]:
-    """(id, content hash) of the card as the learner saw it."""
-    if isinstance(card, Card):
-        return card.id, card.content_hash()
-    row = db.conn.execute("SELECT hash FROM cards WHERE id = ?", [card]).fetchone()
+    """(id, content hash) of the card as the learner saw it; ``KeyError`` if the db lacks it."""
+    card_id = card.id if isinstance(card, Card) else card
+    row = db.conn.execute("SELECT hash FROM cards WHERE id = ?", [card_id]).fetchone()
     if row is None:
-        raise KeyError(card)
-    return card, row[0]
+        raise KeyError(card_id)
+    return card_id, card.content_hash() if isinstance(card, Card) else row[0]
 
 
 def undo_last_review(db: sqlite_utils.Database) -> str | None:
