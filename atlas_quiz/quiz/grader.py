@@ -1,0 +1,278 @@
+"""Grading a class: read every submission, grade what is new in parallel, write the results.
+
+Answers are graded by :class:`atlas_quiz.grading.Engine` (imported only here,
+when grading starts), in ``strict`` mode for other people's answers. Each
+worker thread owns one engine; one student's answers form one unit of work
+(on a GPU, one sandboxed child per student pays CUDA's start-up once).
+
+Resumable: every verdict is appended, durably, to ``.cache/grades.jsonl``,
+keyed by the card's content hash, the answer, the seed, the mode and the
+device. A second run grades only what changed; a killed run loses at most the
+students in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .atomic import append_durable
+from .gradebook import (
+    StudentGrade,
+    apply_overrides,
+    read_overrides,
+    score,
+    write_feedback,
+    write_gradebook,
+    write_items,
+    write_problems,
+)
+from .spec import Question, QuizSpec
+from .submission import Rejected, Submission, read_submission
+
+__all__ = ["GRADER_VERSION", "ClassReport", "collect_submissions", "grade_class"]
+
+GRADER_VERSION = "1"  # part of every cache key: bump it when verdicts would change
+CACHE = Path(".cache") / "grades.jsonl"
+
+Progress = Callable[[int, int], None]  # (answers done, answers to grade)
+
+
+@dataclass
+class ClassReport:
+    """What one grading run did and found."""
+
+    grades: list[StudentGrade] = field(default_factory=list)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # file, student, problem
+    graded_now: int = 0
+    from_cache: int = 0
+    blank: int = 0
+    wall_s: float = 0.0
+
+
+def _safe_name(stem: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@+-]", "_", stem).lstrip(".")[:64] or "unnamed"
+
+
+def collect_submissions(spec: QuizSpec, folder: Path) -> tuple[dict[str, tuple[Path, Submission]],
+                                                               list[StudentGrade]]:
+    """Every ``*.json`` in ``folder``: the valid submissions by student, and the rejected ones.
+
+    Two files for the same student are both rejected: the instructor decides
+    which one counts, not the order of file names.
+    """
+    valid: dict[str, list[tuple[Path, Submission]]] = {}
+    rejected: list[StudentGrade] = []
+    for path in sorted(folder.glob("*.json")):
+        if path.name.startswith("."):
+            continue  # a temp file of an atomic write in progress
+        try:
+            sub = read_submission(path, spec)
+        except Rejected as exc:
+            rejected.append(StudentGrade(_safe_name(path.stem), f"rejected: {exc}", file=path.name))
+            continue
+        valid.setdefault(sub.student, []).append((path, sub))
+    out: dict[str, tuple[Path, Submission]] = {}
+    for student, found in valid.items():
+        if len(found) == 1:
+            out[student] = found[0]
+            continue
+        names = ", ".join(p.name for p, _ in found)
+        for path, _ in found:
+            rejected.append(StudentGrade(student, f"rejected: several submissions for {student} "
+                                                  f"({names})", file=path.name))
+    return out, rejected
+
+
+def cache_key(question: Question, answer: str, mode: str, device: str) -> str:
+    """What a verdict depends on: the card's content, the answer, the seed, the mode, the device."""
+    blob = json.dumps([GRADER_VERSION, question.card.content_hash(), question.seed, answer, mode,
+                       device], ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _load_cache(path: Path) -> dict[str, dict[str, Any]]:
+    cache: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return cache
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            cache[entry["key"]] = entry["result"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue  # the line a crash cut short
+    return cache
+
+
+class _Engines:
+    """The engines the worker threads use, all closed at the end.
+
+    Strict mode shares one engine (one sandbox zygote, ``jobs`` children at a
+    time) between the threads; the ``own`` worker takes one answer at a time,
+    so there each thread gets its own.
+    """
+
+    def __init__(self, mode: str, device: str, timeout: float, jobs: int) -> None:
+        self.mode, self.device, self.timeout, self.jobs = mode, device, timeout, jobs
+        self.local = threading.local()
+        self.shared: Any = None
+        self.all: list[Any] = []
+        self.lock = threading.Lock()
+
+    def _make(self, jobs: int) -> Any:
+        from ..grading import Engine
+
+        engine = Engine(self.mode, self.device, timeout=self.timeout, jobs=jobs)
+        self.all.append(engine)
+        engine.start()  # strict mode fails closed here, before any answer runs
+        return engine
+
+    def get(self) -> Any:
+        """This thread's engine, started on first use."""
+        with self.lock:
+            if self.mode == "strict":
+                if self.shared is None:
+                    self.shared = self._make(self.jobs)
+                return self.shared
+            engine = getattr(self.local, "engine", None)
+            if engine is None:
+                engine = self.local.engine = self._make(1)
+            return engine
+
+    def close(self) -> None:
+        """Stop every engine's processes."""
+        for engine in self.all:
+            engine.close()
+
+
+def _grade_unit(engines: _Engines, unit: list[tuple[str, Question, str]]) -> list[tuple[str, dict]]:
+    """Grade one student's new answers; a broken card is reported, never cached.
+
+    On CUDA in strict mode the whole submission goes to ``grade_submission``:
+    one sandboxed child initialises CUDA once for all of the student's items.
+    """
+    from ..grading.tensor_cards import CardError
+
+    engine = engines.get()
+    items = [(q.card, answer, q.seed) for _, q, answer in unit]
+    if engines.mode == "strict" and engines.device.startswith("cuda"):
+        try:
+            results = engine.grade_submission(items)
+            return [(key, r.to_dict()) for (key, _, _), r in zip(unit, results)]
+        except CardError:
+            pass  # grade item by item below, to pin the broken card down
+    out = []
+    for key, question, answer in unit:
+        try:
+            result = engine.grade(question.card, answer, seed=question.seed).to_dict()
+        except CardError as exc:
+            result = {"card": question.card.id, "verdict": "error", "stage": "card",
+                      "feedback": f"the card itself is broken (not your fault): {exc}"}
+        out.append((key, result))
+    return out
+
+
+def grade_class(spec: QuizSpec, submissions: Path, results: Path, *, mode: str = "strict",
+                device: str = "cpu", jobs: int = 1, timeout: float = 5.0,
+                overrides: Path | None = None, regrade: bool = False,
+                on_progress: Progress | None = None) -> ClassReport:
+    """Grade every submission in ``submissions`` and write the results into ``results``.
+
+    Writes ``gradebook.csv``, ``items.csv``, ``problems.csv`` and
+    ``feedback/<student>.txt``; applies ``overrides`` (default
+    ``results/overrides.csv``) on every run. ``device`` must be resolved
+    (``cpu`` or ``cuda``): it is part of the cache key.
+    """
+    start = time.perf_counter()
+    results.mkdir(parents=True, exist_ok=True)
+    (results / CACHE).parent.mkdir(parents=True, exist_ok=True)
+    report = ClassReport()
+    valid, rejected = collect_submissions(spec, submissions)
+    cache = {} if regrade else _load_cache(results / CACHE)
+    plan: dict[str, list[tuple[Question, str, str | None]]] = {}
+    units: list[list[tuple[str, Question, str]]] = []
+    for student, (_path, sub) in sorted(valid.items()):
+        rows, unit = [], []
+        for q in spec.questions_for(student):
+            text = sub.answers[q.slot].text
+            key = cache_key(q, text, mode, device) if text.strip() else None
+            rows.append((q, text, key))
+            if key is not None and key not in cache:
+                unit.append((key, q, text))
+        plan[student] = rows
+        if unit:
+            units.append(unit)
+    todo = sum(len(u) for u in units)
+    report.from_cache = sum(1 for rows in plan.values() for _, _, k in rows if k and k in cache)
+    engines = _Engines(mode, device, timeout, max(1, jobs))
+    try:
+        done = _run_units(engines, units, cache, results / CACHE, jobs, todo, on_progress)
+    finally:
+        engines.close()
+    report.graded_now = done
+    report.grades = _score_all(spec, valid, plan, cache, rejected, report)
+    _finish(spec, results, report, overrides)
+    report.wall_s = time.perf_counter() - start
+    return report
+
+
+def _run_units(engines: _Engines, units: list[list[tuple[str, Question, str]]], cache: dict,
+               cache_path: Path, jobs: int, todo: int, on_progress: Progress | None) -> int:
+    """Grade the units on ``jobs`` threads; append each student's verdicts to the cache as they land."""
+    done = 0
+    if on_progress:
+        on_progress(0, todo)
+    if not units:
+        return 0
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade") as pool:
+        futures = [pool.submit(_grade_unit, engines, unit) for unit in units]
+        for future in as_completed(futures):
+            graded = future.result()  # RunnerUnavailable propagates: strict grading fails closed
+            cacheable = [(k, r) for k, r in graded if r.get("stage") != "card"]
+            append_durable(cache_path, [json.dumps({"key": k, "result": r}, ensure_ascii=False)
+                                        for k, r in cacheable])
+            cache.update(graded)
+            done += len(graded)
+            if on_progress:
+                on_progress(done, todo)
+    return done
+
+
+def _score_all(spec: QuizSpec, valid: dict, plan: dict, cache: dict, rejected: list[StudentGrade],
+               report: ClassReport) -> list[StudentGrade]:
+    grades: list[StudentGrade] = []
+    for student, rows in plan.items():
+        path, sub = valid[student]
+        status = "graded" if sub.finished else "graded (not handed in)"
+        sg = StudentGrade(student, status, file=path.name)
+        for q, text, key in rows:
+            sg.items[q.slot] = score(q, cache[key] if key else None, text)
+            report.blank += key is None
+            if key and cache[key].get("stage") == "card":
+                report.problems.append((path.name, student, f"{q.slot}: {cache[key]['feedback']}"))
+        grades.append(sg)
+    for sg in rejected:
+        report.problems.append((sg.file, sg.student, sg.status.removeprefix("rejected: ")))
+    return grades + rejected
+
+
+def _finish(spec: QuizSpec, results: Path, report: ClassReport, overrides: Path | None) -> None:
+    source = overrides or results / "overrides.csv"
+    rows, problems = read_overrides(source)
+    by_student = {g.student: g for g in report.grades if g.graded}
+    for g in report.grades:  # a rejected student has no row of points to change
+        by_student.setdefault(g.student, g)
+    problems += apply_overrides(by_student, rows, source.name)
+    report.problems += [(source.name, "", p) for p in problems]
+    write_gradebook(results / "gradebook.csv", spec, report.grades)
+    write_items(results / "items.csv", spec, report.grades)
+    write_problems(results / "problems.csv", report.problems)
+    write_feedback(results / "feedback", spec, report.grades)
