@@ -1,0 +1,135 @@
+"""The exam itself: the questions, the current one, the student's answer, the clock.
+
+Every keystroke is recorded in the session and written to disk after a short
+pause in typing (debounced); leaving a question, ``ctrl+s`` and handing in
+write at once. Nothing here grades or shows a reference.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static, TextArea
+
+from ...quiz import ExamSession
+from ..messages import AnswerSubmitted
+from ..widgets.card_view import CardView
+from .answer_box import AnswerBox
+from .exam_timer import ExamTimer
+from .hand_in_screen import HandInScreen
+from .item_list import ItemList
+from .messages import ItemChosen, TimeUp
+
+__all__ = ["SAVE_DELAY_S", "ExamScreen"]
+
+SAVE_DELAY_S = 0.4  # a pause in typing this long writes the answer to disk
+
+
+class ExamScreen(Screen):
+    """Shows one question at a time; the session is passed down, ``HandedIn`` goes up via the app."""
+
+    BINDINGS = [
+        Binding("ctrl+n,pagedown", "next", "Next"),
+        Binding("ctrl+p,pageup", "previous", "Previous"),
+        Binding("f10,ctrl+e", "hand_in", "Hand in"),
+    ]
+
+    def __init__(self, session: ExamSession, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.index = 0
+        self._save_timer: Timer | None = None
+        self._dirty = False
+
+    def compose(self) -> ComposeResult:
+        s = self.session
+        with Horizontal(id="exam-bar"):
+            yield Static(f"{s.spec.title}  ·  {s.student}", id="exam-title")
+            yield ExamTimer(s.remaining, id="exam-timer")
+        with Horizontal(id="exam-body"):
+            yield ItemList(s.questions, id="exam-items")
+            with Vertical(id="exam-main"):
+                yield Static(id="exam-position")
+                yield CardView(id="exam-card")
+                yield AnswerBox(id="exam-answer")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start at the first question."""
+        self.query_one(ItemList).mark(self.session.answered())
+        self.show(0)
+
+    @property
+    def question(self):
+        """The question on screen."""
+        return self.session.questions[self.index]
+
+    def show(self, index: int) -> None:
+        """Save the answer on screen, then show question ``index`` with its saved answer."""
+        self.flush()
+        self.index = max(0, min(index, len(self.session.questions) - 1))
+        q = self.question
+        self.query_one("#exam-position", Static).update(
+            f"Question {self.index + 1} of {len(self.session.questions)} ({q.slot})")
+        self.query_one(CardView).show_card(q.shown)
+        box = self.query_one(AnswerBox)
+        with box.prevent(TextArea.Changed):
+            box.reset(self.session.answer(q.slot))
+        items = self.query_one(ItemList)
+        items.highlighted = self.index
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """Record the keystroke now; write it once typing pauses."""
+        event.stop()
+        if self.session.record(self.question.slot, event.text_area.text):
+            self._dirty = True
+            if self._save_timer is not None:
+                self._save_timer.stop()
+            self._save_timer = self.set_timer(SAVE_DELAY_S, self.flush)
+
+    def flush(self) -> None:
+        """Write the recorded answers to disk now, if anything changed."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        if self._dirty:
+            self._dirty = False
+            self.session.save()
+            self.query_one(ItemList).mark(self.session.answered())
+
+    def on_answer_submitted(self, event: AnswerSubmitted) -> None:
+        """``ctrl+s``: keep the answer and move on."""
+        event.stop()
+        self.action_next()
+
+    def on_item_chosen(self, event: ItemChosen) -> None:
+        """Jump to the question picked in the list."""
+        event.stop()
+        self.show(event.index)
+        self.query_one(AnswerBox).focus()
+
+    def action_next(self) -> None:
+        """The next question (stays on the last)."""
+        self.show(self.index + 1)
+
+    def action_previous(self) -> None:
+        """The previous question."""
+        self.show(self.index - 1)
+
+    def action_hand_in(self) -> None:
+        """Ask, then hand in."""
+        self.flush()
+        total = len(self.session.questions)
+        self.app.push_screen(HandInScreen(len(self.session.answered()), total), self._hand_in_answered)
+
+    def _hand_in_answered(self, yes: bool | None) -> None:
+        if yes:
+            self.app.hand_in("submitted")
+
+    def on_time_up(self, event: TimeUp) -> None:
+        """Time is up: whatever is on screen is saved and handed in."""
+        event.stop()
+        self.app.hand_in("time up")
