@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import __version__
-from .commands import deck, export, grade, optimize, quiz
+from .commands import deck, export, grade, optimize, quiz, review
 
 __all__ = ["cli", "main"]
 
@@ -27,6 +27,8 @@ cli.add_command(deck.deck)
 cli.add_command(grade.grade)
 cli.add_command(export.export)
 cli.add_command(optimize.optimize)
+cli.add_command(review.review)
+cli.add_command(review.serve)
 cli.add_command(quiz.quiz)
 
 

@@ -1,0 +1,141 @@
+"""``atlas-quiz review`` (today's cards in the terminal) and ``atlas-quiz serve`` (the same in a browser)."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .common import db_option, fail, open_store
+
+__all__ = ["BUILTIN_HASH_KEY", "review", "serve", "sync_builtin_decks"]
+
+BUILTIN_HASH_KEY = "builtin_decks.hash"
+
+
+def _keep_light() -> None:
+    """The UI process never needs pandas; sqlite-utils imports it when installed (~0.15 s)."""
+    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
+
+
+def sync_builtin_decks(db, decks_dir: Path | None = None) -> bool:
+    """Rebuild the built-in decks into ``db`` when their files changed; return whether it built.
+
+    Hashing a few dozen small files costs well under a millisecond, so this can
+    run before every review; ``build_decks`` keeps ids and history either way.
+    A broken deck file is reported and skipped: the review goes on with the
+    cards already in the database.
+    """
+    from ..cards import DeckError, deck_files, load_decks
+    from ..paths import builtin_decks_dir
+    from ..store import build_decks
+    from ..store.meta import get_meta, set_meta
+
+    folder = decks_dir or builtin_decks_dir()
+    digest = hashlib.sha256()
+    for path in deck_files([folder]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    if get_meta(db, BUILTIN_HASH_KEY) == digest.hexdigest():
+        return False
+    try:
+        decks = load_decks([folder])
+    except DeckError as exc:
+        click.echo(f"warning: the built-in decks were not updated:\n{exc}", err=True)
+        return False
+    build_decks(db, decks, origin="builtin")
+    set_meta(db, BUILTIN_HASH_KEY, digest.hexdigest())
+    return True
+
+
+def _first_card_marker(path: Path | None, app_ref: list):
+    """For the startup benchmark: write the wall time the first card was drawn, then exit."""
+    if path is None:
+        return None
+
+    def mark() -> None:
+        path.write_text(repr(time.time()))
+        app_ref[0].exit()
+
+    return mark
+
+
+@click.command()
+@click.option("--deck", "decks", multiple=True, help="Only cards of this deck (key or name); repeatable.")
+@click.option("--tag", "tags", multiple=True, help="Only cards with this tag; repeatable.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where answers are graded.")
+@click.option("--seed", type=int, default=None, help="Seed of the per-review draws (for a reproducible session).")
+@click.option("--first-card-mark", type=click.Path(dir_okay=False, path_type=Path), hidden=True,
+              help="Benchmark: write the time the first card is on screen to this file, then exit.")
+@db_option
+def review(decks: tuple[str, ...], tags: tuple[str, ...], device: str, seed: int | None,
+           first_card_mark: Path | None, db_path: Path | None) -> None:
+    """Review today's due cards in the terminal; answers are graded as you go.
+
+    The grader (and torch) starts in the background: the first card is on
+    screen at once, and an answer given before the grader is ready waits for it.
+    Every review is saved the moment it is rated.
+
+    \b
+    Example:
+        atlas-quiz review
+        atlas-quiz review --deck 000_15 --tag attention
+        atlas-quiz review --db /tmp/try.db
+    """
+    _keep_light()
+    from ..grading.client import GradingClient
+
+    client = GradingClient(device)
+    client.start()  # torch starts loading now, in the service, while the UI builds
+    try:
+        db = open_store(db_path)
+        sync_builtin_decks(db)
+        from ..ui.app import ReviewApp
+        from ..ui.session import ReviewSession
+
+        try:
+            session = ReviewSession(db, decks=list(decks) or None, tags=list(tags) or None, seed=seed)
+        except LookupError as exc:
+            fail(str(exc.args[0]), 2)
+        app_ref: list = []
+        app = ReviewApp(session, client, on_first_card=_first_card_marker(first_card_mark, app_ref))
+        app_ref.append(app)
+        app.run()
+    finally:
+        client.close()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (localhost only unless you say otherwise).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--deck", "decks", multiple=True, help="Only cards of this deck; repeatable.")
+@click.option("--tag", "tags", multiple=True, help="Only cards with this tag; repeatable.")
+@db_option
+def serve(host: str, port: int, decks: tuple[str, ...], tags: tuple[str, ...],
+          db_path: Path | None) -> None:
+    """Serve the review app to a browser (textual-serve): one review session per open page.
+
+    There is no login: anyone who can reach the address can review with your
+    database. Keep the default host unless you know the network.
+
+    \b
+    Example:
+        atlas-quiz serve                    # then open http://127.0.0.1:8000
+        atlas-quiz serve --port 8080 --db /tmp/try.db
+    """
+    from textual_serve.server import Server
+
+    args = [sys.executable, "-m", "atlas_quiz", "review"]
+    for d in decks:
+        args += ["--deck", d]
+    for t in tags:
+        args += ["--tag", t]
+    if db_path:
+        args += ["--db", str(Path(db_path).resolve())]
+    click.echo(f"Serving atlas-quiz review on http://{host}:{port} (ctrl+c stops)")
+    Server(shlex.join(args), host=host, port=port, title="atlas-quiz").serve()

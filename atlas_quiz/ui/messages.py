@@ -1,0 +1,42 @@
+"""Messages between widgets and screens, named for what happened (attributes down, messages up)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from ..cards import Card
+from ..grading.result import GradeResult
+
+
+@dataclass
+class AnswerSubmitted(Message):
+    """The learner submitted the text in the answer editor."""
+
+    answer: str
+
+
+@dataclass
+class CardGraded(Message):
+    """The grader returned a result for the answer to ``card`` (``error`` when it could not)."""
+
+    card: Card
+    answer: str
+    result: GradeResult | None
+    error: str = ""
+
+
+@dataclass
+class GraderReady(Message):
+    """The grading service has loaded torch and can take answers."""
+
+    info: dict[str, Any]
+
+
+@dataclass
+class GraderFailed(Message):
+    """The grading service could not start; ``error`` says why."""
+
+    error: str

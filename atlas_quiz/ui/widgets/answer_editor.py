@@ -1,0 +1,43 @@
+"""The answer editor: a multi-line Python ``TextArea`` that submits with a key shown in the footer."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.widgets import TextArea
+
+from ..messages import AnswerSubmitted
+
+__all__ = ["AnswerEditor"]
+
+
+class AnswerEditor(TextArea):
+    """Python with highlighting and indentation; ``ctrl+s`` (or ``ctrl+enter`` where the terminal
+    reports it) submits, because plain enter must stay a newline for multi-line answers."""
+
+    BINDINGS = [
+        Binding("ctrl+s,ctrl+enter", "submit", "Submit"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(language="python", theme="monokai", soft_wrap=True, tab_behavior="indent",
+                         show_line_numbers=True, **kwargs)
+
+    def action_submit(self) -> None:
+        """Post the answer, unless it is read-only (graded) or empty."""
+        if self.read_only:
+            return
+        text = self.text.strip("\n")
+        if not text.strip():
+            self.notify("Type an answer first.", severity="warning", timeout=2)
+            return
+        self.post_message(AnswerSubmitted(text))
+
+    def reset(self, text: str = "") -> None:
+        """Empty, editable and focused: ready for the next card."""
+        self.read_only = False
+        self.load_text(text)
+        self.focus()
+
+    def seal(self) -> None:
+        """Read-only, so no key changes a graded answer by accident."""
+        self.read_only = True

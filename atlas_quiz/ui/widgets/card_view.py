@@ -1,0 +1,78 @@
+"""One card as the learner sees it: title, formula, prompt, what is in scope or the code, a hint."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from ...cards import Card
+from .equation import Equation
+
+__all__ = ["CardView", "scope_text"]
+
+_KIND_ASK = {
+    "expr": "Write the PyTorch expression (or a body ending in `return`).",
+    "kernel": "Write the body of the Triton kernel.",
+    "shape": "Give the shape of the result, like (4, 8), or `error`.",
+    "output": "Write what it prints.",
+    "symbolic": "Write the formula.",
+    "recall": "Recall the answer, then reveal it and rate yourself.",
+}
+
+
+def scope_text(card: Card) -> Text:
+    """The names an ``expr``/``kernel`` answer may use, with shapes, constants and dimension ints."""
+    out = Text()
+    for name, desc in card.scope():
+        out.append(f"  {name}", style="bold cyan")
+        out.append(f"  {desc}\n")
+    dims = card.dim_symbols()
+    if dims:
+        out.append("  " + ", ".join(dims), style="bold cyan")
+        out.append("  ints (the sizes of this trial)\n")
+    out.append("  torch, F, nn, math", style="dim")
+    return out
+
+
+class CardView(Vertical):
+    """Shows a card (already instantiated with this review's parameters); the hint stays hidden
+    until :meth:`reveal_hint`."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="card-title")
+        yield Equation(id="card-equation")
+        yield Static(id="card-prompt")
+        yield Static(id="card-context")
+        yield Static(id="card-hint")
+
+    def show_card(self, card: Card) -> None:
+        """Fill the parts from ``card``; parts the card lacks are hidden."""
+        title = Text.assemble((card.title, "bold"), "  ", (card.title_zh, "bold"))
+        title.append(f"   {card.kind} · {card.source} · {card.id}", style="dim")
+        self.query_one("#card-title", Static).update(title)
+        self.query_one("#card-equation", Equation).show(card.latex)
+        prompt = Text(card.prompt)
+        if card.prompt_zh:
+            prompt.append("\n" + card.prompt_zh, style="italic")
+        prompt.append("\n" + _KIND_ASK.get(card.kind, ""), style="dim")
+        self.query_one("#card-prompt", Static).update(prompt)
+        context = self.query_one("#card-context", Static)
+        if card.kind in ("expr", "kernel"):
+            parts = [Text("In scope:", style="bold"), scope_text(card)]
+            if card.signature:
+                parts.append(Syntax(card.signature, "python", theme="monokai", background_color="default"))
+            context.update(Group(*parts))
+        elif card.code:
+            context.update(Syntax(card.code, "python", theme="monokai", background_color="default"))
+        context.display = card.kind in ("expr", "kernel") or bool(card.code)
+        hint = self.query_one("#card-hint", Static)
+        hint.display = False
+        hint.update(Text.assemble(("Hint: ", "bold yellow"), card.hint or "no hint for this card."))
+
+    def reveal_hint(self) -> None:
+        """Show the hint."""
+        self.query_one("#card-hint", Static).display = True

@@ -1,0 +1,111 @@
+"""Shared by the UI tests: a small deck in a temp database, a fixed clock, and a fake grader.
+
+The fake grader has the real client's interface (``status``, ``start``,
+``wait_ready``, ``grade``, ``close``) and grades by comparing the answer with
+the card's reference and accepted answers, so pure UI behaviour is tested
+without the grader's timing. Integration tests use the real service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+from atlas_quiz.cards import Card, instantiate, load_decks
+from atlas_quiz.grading.client import GraderUnavailable
+from atlas_quiz.grading.result import GradeResult
+from atlas_quiz.store import build_decks, open_db
+from atlas_quiz.ui.app import ReviewApp
+from atlas_quiz.ui.session import ReviewSession
+
+DECK = Path(__file__).parent / "data" / "ui_deck.toml"
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+ORDER = ["uitest.relu", "uitest.broadcast", "uitest.cumsum", "uitest.adam"]
+
+
+def build_ui_db(path: Path):
+    """A migrated database holding only the UI test deck."""
+    db = open_db(path)
+    build_decks(db, load_decks([DECK]), origin="test", now=NOW)
+    return db
+
+
+class Clock:
+    """A monotonic clock the test moves by hand (answer durations become exact)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class FakeGrader:
+    """Grades by string comparison; ``gate`` holds answers back (a grader still starting);
+    ``broken`` makes every grade fail as an unavailable grader does."""
+
+    def __init__(self, *, ready: bool = True, broken: str = "") -> None:
+        self.status = "stopped"
+        self.gate = threading.Event()
+        if ready:
+            self.gate.set()
+        self.broken = broken
+        self.graded: list[tuple[str, str, int]] = []
+        self.closed = False
+
+    def start(self) -> None:
+        if self.status == "stopped":
+            self.status = "starting"
+        if self.gate.is_set():
+            self.status = "failed" if self.broken else "ready"
+
+    def release(self) -> None:
+        self.gate.set()
+        self.status = "failed" if self.broken else "ready"
+
+    def wait_ready(self, timeout: float | None = None) -> dict:
+        self.gate.wait(timeout)
+        if self.broken:
+            raise GraderUnavailable(self.broken)
+        return {"device": "fake", "torch": "none"}
+
+    def grade(self, card: Card, answer: str, *, seed: int) -> GradeResult:
+        self.wait_ready()
+        view = instantiate(card, seed)
+        right = {view.reference, view.answer, *view.accept} - {""}
+        self.graded.append((card.id, answer, seed))
+        if answer.strip() in right:
+            return GradeResult(card.id, "correct", "correct", 1.0, stage="ok", shape_ok=True)
+        return GradeResult(card.id, "wrong", f"expected {sorted(right)[0]}, got {answer.strip()}",
+                           1.0, stage="values")
+
+    def close(self) -> None:
+        self.closed = True
+        self.status = "stopped"
+
+
+def make_app(db, grader=None, clock: Clock | None = None, seed: int = 7, now=NOW) -> ReviewApp:
+    """The review app over ``db`` with a fixed now, a hand clock and a seeded session."""
+    session = ReviewSession(db, now=lambda: now, clock=clock or Clock(), seed=seed)
+    return ReviewApp(session, grader or FakeGrader())
+
+
+def reviews(db) -> list[dict]:
+    """The review log, oldest first."""
+    return list(db["reviews"].rows_where(order_by="id"))
+
+
+def run_async(test):
+    """Run an ``async def`` Pilot test in its own event loop (no asyncio plugin needed)."""
+
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(test(*args, **kwargs))
+
+    return wrapper
