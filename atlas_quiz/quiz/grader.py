@@ -153,6 +153,27 @@ class _Engines:
             engine.close()
 
 
+def _process_failed(result: Any) -> bool:
+    """The process running the answer died (not an exception the answer raised on some trial)."""
+    return result.verdict == "error" and result.stage == "run" and "trial" not in result.details
+
+
+def _grade_one(engine: Any, question: Question, answer: str) -> dict[str, Any]:
+    """One answer; a dead process gets one more try, so that a sandbox hiccup (a zygote being
+    replaced, a neighbour's crash) never costs a student points. A real crash (``os._exit``)
+    crashes again and keeps its verdict."""
+    from ..grading.tensor_cards import CardError
+
+    try:
+        result = engine.grade(question.card, answer, seed=question.seed)
+        if _process_failed(result):
+            result = engine.grade(question.card, answer, seed=question.seed)
+    except CardError as exc:
+        return {"card": question.card.id, "verdict": "error", "stage": "card",
+                "feedback": f"the card itself is broken (not your fault): {exc}"}
+    return result.to_dict()
+
+
 def _grade_unit(engines: _Engines, unit: list[tuple[str, Question, str]]) -> list[tuple[str, dict]]:
     """Grade one student's new answers; a broken card is reported, never cached.
 
@@ -162,22 +183,15 @@ def _grade_unit(engines: _Engines, unit: list[tuple[str, Question, str]]) -> lis
     from ..grading.tensor_cards import CardError
 
     engine = engines.get()
-    items = [(q.card, answer, q.seed) for _, q, answer in unit]
     if engines.mode == "strict" and engines.device.startswith("cuda"):
         try:
-            results = engine.grade_submission(items)
-            return [(key, r.to_dict()) for (key, _, _), r in zip(unit, results)]
+            results = engine.grade_submission([(q.card, answer, q.seed) for _, q, answer in unit])
         except CardError:
             pass  # grade item by item below, to pin the broken card down
-    out = []
-    for key, question, answer in unit:
-        try:
-            result = engine.grade(question.card, answer, seed=question.seed).to_dict()
-        except CardError as exc:
-            result = {"card": question.card.id, "verdict": "error", "stage": "card",
-                      "feedback": f"the card itself is broken (not your fault): {exc}"}
-        out.append((key, result))
-    return out
+        else:
+            return [(key, _grade_one(engine, q, answer) if _process_failed(r) else r.to_dict())
+                    for (key, q, answer), r in zip(unit, results)]
+    return [(key, _grade_one(engine, q, answer)) for key, q, answer in unit]
 
 
 def grade_class(spec: QuizSpec, submissions: Path, results: Path, *, mode: str = "strict",

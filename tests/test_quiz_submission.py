@@ -1,0 +1,216 @@
+"""Submissions on disk (atomic, resumable, checked on reading), lab tokens and logins."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from atlas_quiz.cli import cli
+from atlas_quiz.quiz import (
+    MAX_ANSWER_CHARS,
+    AlreadySubmitted,
+    ExamSession,
+    LabState,
+    LoginFailed,
+    Rejected,
+    SubmissionFile,
+    TokenStore,
+    load_spec,
+    read_roster,
+    read_submission,
+    sample_dir,
+)
+from atlas_quiz.quiz.tokens import SessionLock, hash_token, new_token, normalize_token
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec(sample_dir() / "quiz.toml")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_new_submission_is_on_disk_at_once_with_one_blank_answer_per_question(spec, tmp_path, now):
+    f = SubmissionFile.open(spec, "alice", tmp_path, now=now)
+    data = json.loads((tmp_path / "alice.json").read_text())
+    assert data["format"] == "atlas-quiz-submission/1"
+    assert data["spec_hash"] == spec.hash and data["student"] == "alice"
+    assert list(data["answers"]) == spec.slots()
+    assert all(a["text"] == "" for a in data["answers"].values())
+    assert f.saves == 1
+
+
+def test_saves_replace_the_file_atomically_leaving_no_temp_files(spec, tmp_path, now):
+    f = SubmissionFile.open(spec, "alice", tmp_path, now=now)
+    for i in range(5):
+        f.set_answer("relu", f"x * {i}", now=now + timedelta(seconds=i))
+        f.save(now=now + timedelta(seconds=i))
+    assert sorted(os.listdir(tmp_path)) == ["alice.json"]
+    assert read_submission(tmp_path / "alice.json", spec).answers["relu"].text == "x * 4"
+
+
+def test_a_restart_resumes_the_answers_and_keeps_the_first_deadline(spec, tmp_path, now):
+    first = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    first.put("relu", "torch.relu(x)")
+    later = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now + timedelta(minutes=5)))
+    assert later.answer("relu") == "torch.relu(x)"
+    assert later.deadline == now + timedelta(minutes=20)
+    assert later.remaining() == 15 * 60
+
+
+def test_a_handed_in_exam_cannot_be_reopened_or_changed(spec, tmp_path, now):
+    s = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    s.put("relu", "torch.relu(x)")
+    s.submit()
+    assert not s.record("relu", "something else")
+    with pytest.raises(AlreadySubmitted):
+        ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    sub = read_submission(tmp_path / "alice.json", spec)
+    assert sub.finished == "submitted" and sub.answers["relu"].text == "torch.relu(x)"
+
+
+def test_a_file_for_another_quiz_is_not_resumed_or_overwritten(spec, tmp_path, now):
+    (tmp_path / "alice.json").write_text('{"format": "atlas-quiz-submission/1", "spec_hash": "x"}')
+    with pytest.raises(ValueError, match="cannot be resumed: wrong spec hash"):
+        SubmissionFile.open(spec, "alice", tmp_path, now=now)
+    assert "spec_hash\": \"x\"" in (tmp_path / "alice.json").read_text()
+
+
+def valid_file(spec, tmp_path, now, student="bob"):
+    f = SubmissionFile.open(spec, student, tmp_path, now=now)
+    f.set_answer("relu", "torch.relu(x)", now=now)
+    f.submit("submitted", now=now)
+    return tmp_path / f"{student}.json"
+
+
+@pytest.mark.parametrize("tamper, reason", [
+    (lambda d: d.update(spec_hash="0" * 64), "wrong spec hash"),
+    (lambda d: d["answers"].update(bonus={"card": "quiz.relu", "text": "x"}), "unknown item 'bonus'"),
+    (lambda d: d["answers"]["relu"].update(card="quiz.sigmoid"), "this student was drawn 'quiz.relu'"),
+    (lambda d: d["answers"]["relu"].update(text="x" * (MAX_ANSWER_CHARS + 1)), "oversized answer"),
+    (lambda d: d["answers"]["relu"].update(text=7), "expected {\"card\""),
+    (lambda d: d.update(student="../eve"), "student id '../eve'"),
+    (lambda d: d.update(format="v0"), "not an atlas-quiz submission"),
+    (lambda d: d.update(started_at="yesterday"), "bad or missing time stamp"),
+    (lambda d: d.update(finished="whenever"), "unknown end of exam"),
+])
+def test_a_tampered_submission_is_rejected_saying_why(spec, tmp_path, now, tamper, reason):
+    path = valid_file(spec, tmp_path, now)
+    data = json.loads(path.read_text())
+    tamper(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(Rejected) as err:
+        read_submission(path, spec)
+    assert reason in str(err.value)
+
+
+def test_bad_json_and_oversized_files_are_rejected_before_parsing(spec, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": ')
+    with pytest.raises(Rejected, match="bad JSON"):
+        read_submission(bad, spec)
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (2 << 20))
+    with pytest.raises(Rejected, match="oversized file"):
+        read_submission(big, spec)
+
+
+def test_tokens_are_forgiving_to_type_and_only_their_hashes_are_stored(spec, tmp_path):
+    # Crockford base32, 5 bits a character, low bits first: 80 bits make 16 characters
+    assert new_token(lambda n: 0) == "0000-0000-0000-0000"
+    assert new_token(lambda n: (1 << 80) - 1) == "ZZZZ-ZZZZ-ZZZZ-ZZZZ"
+    assert new_token(lambda n: 1 + (31 << 75)) == "1000-0000-0000-000Z"
+    token = new_token()
+    assert len(token) == 19 and token.count("-") == 3
+    assert normalize_token(token.lower().replace("-", " ")) == token.replace("-", "")
+    assert normalize_token("o0-il1") == "00111"
+    store = TokenStore.load(tmp_path / "tokens.json", spec.hash)
+    fresh = store.issue(["alice", "bob"])
+    store.save()
+    text = (tmp_path / "tokens.json").read_text()
+    assert fresh["alice"] not in text and hash_token(fresh["alice"]) in text
+    assert oct(os.stat(tmp_path / "tokens.json").st_mode & 0o777) == "0o600"
+    again = TokenStore.load(tmp_path / "tokens.json", spec.hash)
+    assert again.student_for(fresh["bob"].lower()) == "bob"
+    assert again.student_for(new_token()) is None
+
+
+def test_reissuing_a_token_revokes_the_old_one(spec, tmp_path):
+    store = TokenStore.load(tmp_path / "t.json", spec.hash)
+    old = store.issue(["alice"])["alice"]
+    assert store.issue(["alice"]) == {}  # kept unless reissued
+    new = store.issue(["alice"], reissue=True)["alice"]
+    assert store.student_for(old) is None and store.student_for(new) == "alice"
+
+
+def test_a_roster_needs_a_student_column_and_unique_valid_ids(tmp_path):
+    roster = tmp_path / "r.csv"
+    roster.write_text("Name,Student\nAlice,alice\n,\nBob,bob\n")
+    assert read_roster(roster) == ["alice", "bob"]
+    roster.write_text("name\nAlice\n")
+    with pytest.raises(ValueError, match="student"):
+        read_roster(roster)
+    roster.write_text("student\nalice\nalice\n")
+    with pytest.raises(ValueError, match=":3: student 'alice' is listed twice"):
+        read_roster(roster)
+    roster.write_text("student\n../root\n")
+    with pytest.raises(ValueError, match=":2:"):
+        read_roster(roster)
+
+
+def test_one_window_per_student_at_a_time(tmp_path):
+    first = SessionLock(tmp_path, "alice")
+    assert first.acquire()
+    assert not SessionLock(tmp_path, "alice").acquire()
+    assert SessionLock(tmp_path, "bob").acquire()
+    first.release()
+    assert SessionLock(tmp_path, "alice").acquire()
+
+
+def test_a_lab_login_opens_the_students_own_exam_once(spec, tmp_path, now):
+    lab = LabState(tmp_path / "lab")
+    store = TokenStore.load(lab.tokens_path, spec.hash)
+    tokens = store.issue(["alice", "bob"])
+    store.save()
+    with pytest.raises(LoginFailed, match="not valid"):
+        lab.login(spec, "AAAA-BBBB-CCCC-DDDD", clock=Clock(now))
+    session = lab.login(spec, tokens["alice"], clock=Clock(now))
+    assert session.student == "alice"
+    with pytest.raises(LoginFailed, match="in use in another window"):
+        lab.login(spec, tokens["alice"], clock=Clock(now))
+    session.put("relu", "torch.relu(x)")
+    session.submit()
+    session.close()
+    with pytest.raises(LoginFailed, match="already been used"):
+        lab.login(spec, tokens["alice"], clock=Clock(now))
+    assert (lab.submissions / "alice.json").exists()
+    assert lab.login(spec, tokens["bob"], clock=Clock(now)).student == "bob"
+
+
+def test_quiz_tokens_command_prints_tokens_once_and_stores_hashes(spec, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student\nalice\nbob\n")
+    spec_path = tmp_path / "quiz.toml"
+    spec_path.write_text((sample_dir() / "quiz.toml").read_text().replace(
+        'decks = ["deck.toml"]', f'decks = ["{sample_dir() / "deck.toml"}"]'))
+    out_csv = tmp_path / "tokens.csv"
+    res = CliRunner().invoke(cli, ["quiz", "tokens", str(spec_path), "--roster", str(roster),
+                                   "--out", str(out_csv)])
+    assert res.exit_code == 0, res.output
+    rows = [line.split(",") for line in out_csv.read_text().split()]
+    assert rows[0] == ["student", "token"] and [r[0] for r in rows[1:]] == ["alice", "bob"]
+    store = TokenStore.load(tmp_path / "quiz-lab" / "tokens.json", load_spec(spec_path).hash)
+    assert store.student_for(rows[1][1]) == "alice"
+    assert rows[1][1] not in (tmp_path / "quiz-lab" / "tokens.json").read_text()
