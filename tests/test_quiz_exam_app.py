@@ -1,0 +1,220 @@
+"""The exam app, driven with Textual's Pilot: saved as typed, moving between items, hand-in, timer."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import json
+import re
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from atlas_quiz.quiz import ExamSession, LabState, TokenStore, load_spec, sample_dir
+from atlas_quiz.ui.exam.app import MAX_LOGIN_TRIES, ExamApp
+from atlas_quiz.ui.exam.exam_screen import SAVE_DELAY_S, ExamScreen
+from atlas_quiz.ui.exam.exam_timer import format_remaining
+from atlas_quiz.ui.exam.hand_in_screen import HandInScreen
+from atlas_quiz.ui.exam.handed_in_screen import HandedInScreen
+from atlas_quiz.ui.exam.token_screen import TokenScreen
+
+SIZE = (120, 40)
+
+
+def pilot(test):
+    """Run an async Pilot test in its own event loop (pytest sees the fixtures it asks for)."""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec(sample_dir() / "quiz.toml")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+
+def saved(folder, student="alice") -> dict:
+    return json.loads((folder / f"{student}.json").read_text())
+
+
+def screen_text(app) -> str:
+    """Everything the app has drawn, as plain text (what a student could read)."""
+    svg = app.export_screenshot()
+    runs = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
+    return html.unescape("".join(runs)).replace("\xa0", " ")
+
+
+@pilot
+async def test_answers_are_saved_to_disk_as_they_are_typed(spec, tmp_path, now):
+    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    app = ExamApp(session=session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"F.relu(x)")
+        await pilot.pause(SAVE_DELAY_S + 0.3)
+        assert saved(tmp_path)["answers"]["relu"]["text"] == "F.relu(x)"
+        assert saved(tmp_path)["finished"] is None
+
+
+@pilot
+async def test_moving_between_items_keeps_each_answer(spec, tmp_path, now):
+    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    app = ExamApp(session=session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"first")
+        await pilot.press("ctrl+n")  # leaving a question saves it at once
+        assert saved(tmp_path)["answers"]["relu"]["text"] == "first"
+        await pilot.press(*"second", "ctrl+s")  # save & next
+        await pilot.press("ctrl+p", "ctrl+p")
+        await pilot.pause()
+        assert app.screen.index == 0
+        from atlas_quiz.ui.exam.answer_box import AnswerBox
+
+        assert app.screen.query_one(AnswerBox).text == "first"
+        assert saved(tmp_path)["answers"]["norm.1"]["text"] == "second"
+
+
+@pilot
+async def test_handing_in_asks_first_then_shows_no_verdict(spec, tmp_path, now):
+    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    app = ExamApp(session=session)
+    reference = session.questions[0].card.reference
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"x.abs()")
+        await pilot.press("f10")
+        await pilot.pause()
+        assert isinstance(app.screen, HandInScreen)
+        assert "5 questions still blank" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ExamScreen) and saved(tmp_path)["finished"] is None
+        await pilot.press("f10")
+        await pilot.click("#hand-in-yes")
+        await pilot.pause()
+        assert isinstance(app.screen, HandedInScreen)
+        text = screen_text(app)
+        assert "handed in" in text and "1 of 6 questions answered" in text
+        for word in ("correct", "wrong", "Known mistake", reference, "points:"):
+            assert word not in text
+    data = saved(tmp_path)
+    assert data["finished"] == "submitted" and data["answers"]["relu"]["text"] == "x.abs()"
+
+
+@pilot
+async def test_when_time_runs_out_the_exam_is_handed_in_with_what_is_on_screen(spec, tmp_path, now):
+    clock = Clock(now)
+    session = ExamSession.start(spec, "alice", tmp_path, clock=clock)
+    app = ExamApp(session=session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"torch.relu(x)")  # typed, not yet saved by the pause
+        clock.now = now + timedelta(minutes=20)
+        await pilot.pause(0.6)  # a couple of timer ticks
+        assert isinstance(app.screen, HandedInScreen)
+        assert "Time is up" in screen_text(app)
+    data = saved(tmp_path)
+    assert data["finished"] == "time up" and data["answers"]["relu"]["text"] == "torch.relu(x)"
+
+
+@pilot
+async def test_time_up_while_the_student_is_asked_to_confirm_still_hands_in(spec, tmp_path, now):
+    clock = Clock(now)
+    session = ExamSession.start(spec, "alice", tmp_path, clock=clock)
+    app = ExamApp(session=session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f10")
+        await pilot.pause()
+        clock.now = now + timedelta(hours=1)
+        await pilot.pause(0.6)
+        assert isinstance(app.screen, HandedInScreen)
+    assert saved(tmp_path)["finished"] == "time up"
+
+
+@pilot
+async def test_the_clock_counts_down_from_the_first_start(spec, tmp_path, now):
+    clock = Clock(now)
+    ExamSession.start(spec, "alice", tmp_path, clock=clock)
+    clock.now = now + timedelta(minutes=7, seconds=30)
+    session = ExamSession.start(spec, "alice", tmp_path, clock=clock)  # after a crash
+    app = ExamApp(session=session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "12:30" in screen_text(app)
+    assert format_remaining(3725) == "1:02:05" and format_remaining(0.2) == "0:01"
+
+
+@pilot
+async def test_quitting_keeps_the_answer_and_a_restart_resumes_it(spec, tmp_path, now):
+    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    app = ExamApp(session=session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"x * (x > 0)", "ctrl+q")
+    assert saved(tmp_path)["answers"]["relu"]["text"] == "x * (x > 0)"
+    assert saved(tmp_path)["finished"] is None
+    again = ExamApp(session=ExamSession.start(spec, "alice", tmp_path, clock=Clock(now)))
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        from atlas_quiz.ui.exam.answer_box import AnswerBox
+
+        assert again.screen.query_one(AnswerBox).text == "x * (x > 0)"
+
+
+@pilot
+async def test_the_lab_login_takes_a_token_and_refuses_wrong_ones(spec, tmp_path, now):
+    lab = LabState(tmp_path / "lab")
+    store = TokenStore.load(lab.tokens_path, spec.hash)
+    token = store.issue(["alice"])["alice"]
+    store.save()
+    app = ExamApp(title=spec.title, login=lambda t: lab.login(spec, t, clock=Clock(now)),
+                  show_paths=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, TokenScreen)
+        await pilot.press(*"AAAA-BBBB-CCCC-DDDD", "enter")
+        await pilot.pause()
+        assert "not valid" in screen_text(app)
+        await pilot.press(*token.lower(), "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExamScreen) and app.screen.session.student == "alice"
+        await pilot.press(*"F.relu(x)", "f10")
+        await pilot.click("#hand-in-yes")
+        await pilot.pause()
+        assert str(lab.folder) not in screen_text(app)  # no server paths for the browser
+    assert saved(lab.submissions)["finished"] == "submitted"
+
+
+@pilot
+async def test_too_many_wrong_tokens_close_the_connection(spec, tmp_path):
+    lab = LabState(tmp_path / "lab")
+    TokenStore.load(lab.tokens_path, spec.hash).save()
+    app = ExamApp(title=spec.title, login=lambda t: lab.login(spec, t), show_paths=False)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(MAX_LOGIN_TRIES - 1):
+            await pilot.press(*"WRONG", "enter")
+            await pilot.pause()
+        assert app.return_code is None and isinstance(app.screen, TokenScreen)
+        await pilot.press(*"WRONG", "enter")
+        await pilot.pause()
+        assert app.return_code is not None
+
+
+def test_the_exam_app_imports_neither_torch_nor_the_grading_engine():
+    code = ("import sys, atlas_quiz.ui.exam.app, atlas_quiz.commands.quiz; "
+            "print([m for m in ('torch', 'atlas_quiz.grading.engine', 'atlas_quiz.grading.tensor_cards')"
+            " if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
