@@ -69,6 +69,10 @@ class Engine:
 
     def grade(self, card: Card, answer: str, *, seed: int = 0) -> GradeResult:
         """Grade one answer to one card, with the trials and parameters drawn from ``seed``."""
+        return self._grade(card, answer, seed, self.runner if card.kind in ("expr", "kernel") else None)
+
+    def _grade(self, card: Card, answer: str, seed: int, runner: Any) -> GradeResult:
+        """Grade with the given runner (the engine's, or a strict session's child)."""
         from .output_cards import grade_output_card
         from .shape_cards import grade_shape_card
         from .symbolic import grade_symbolic_card
@@ -77,7 +81,7 @@ class Engine:
         start = time.perf_counter()
         card = instantiate(card, seed)
         if card.kind in ("expr", "kernel"):
-            res = grade_tensor_card(card, answer, seed=seed, runner=self.runner, device=self.device,
+            res = grade_tensor_card(card, answer, seed=seed, runner=runner, device=self.device,
                                     timeout=self.timeout)
         elif card.kind == "shape":
             res = grade_shape_card(card, answer)
@@ -92,8 +96,37 @@ class Engine:
         return res
 
     def grade_many(self, items: Iterable[tuple[Card, str, int]]) -> list[GradeResult]:
-        """Grade several (card, answer, seed) items in order, with the same warm runner."""
-        return [self.grade(card, answer, seed=seed) for card, answer, seed in items]
+        """Grade several (card, answer, seed) items; results in input order.
+
+        In strict mode up to ``jobs`` answers run at once, each in its own sandboxed
+        child; the own-mode worker takes one answer at a time.
+        """
+        items = list(items)
+        jobs = min(getattr(self.runner, "jobs", 1), len(items)) if self.mode == "strict" else 1
+        if jobs <= 1:
+            return [self.grade(card, answer, seed=seed) for card, answer, seed in items]
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.start()  # one runner, started before the threads share it
+        with ThreadPoolExecutor(jobs, thread_name_prefix="atlas-quiz-grade") as pool:
+            return list(pool.map(lambda item: self.grade(item[0], item[1], seed=item[2]), items))
+
+    def grade_submission(self, items: Iterable[tuple[Card, str, int]]) -> list[GradeResult]:
+        """Grade all of one student's items; results in input order.
+
+        On CUDA in strict mode one sandboxed child serves the whole submission, so
+        CUDA's start-up (about 0.5 s a process) is paid once per student, not per
+        answer; a timeout or crash costs that child, and the next item gets a fresh
+        one. Elsewhere this is :meth:`grade_many`.
+        """
+        items = list(items)
+        if self.mode != "strict" or not self.device.startswith("cuda"):
+            return self.grade_many(items)
+        from .sandbox import CUDA_START_S
+
+        wall = CUDA_START_S + len(items) * (self.timeout + 1.0)
+        with self.runner.session(wall) as child:
+            return [self._grade(card, answer, seed, child) for card, answer, seed in items]
 
     def close(self) -> None:
         """Stop the runner's processes."""

@@ -119,6 +119,7 @@ def serve(fd_in: int, fd_out: int, device: str) -> None:
     """Answer requests until the channel closes; exit after an answer that left state behind."""
     baseline = _fingerprint()
     threads = threading.active_count()
+    pid = os.getpid()
     framing.send(fd_out, {"ready": True, "pid": os.getpid(), "torch": torch.__version__,
                           "device": device})
     while True:
@@ -130,12 +131,29 @@ def serve(fd_in: int, fd_out: int, device: str) -> None:
             response, data = handle(header, payload, device)
         else:
             response, data = {"ok": True}, b""
+        if os.getpid() != pid:  # a copy the answer forked must not answer in the worker's place
+            os._exit(0)
         # Threads still running or patched modules would leak into the next answer.
         tainted = threading.active_count() > threads or _fingerprint() != baseline
         response["restart"] = tainted
         framing.send(fd_out, response, data)
         if tainted:
             os._exit(0)
+
+
+def _forbid_processes() -> None:
+    """Keep a fork bomb or ``os.system`` in an answer from reaching the machine (threads still work).
+
+    Only on the CPU: on a GPU, Triton compiles kernels by running ptxas and a C
+    compiler. Without libseccomp the worker runs unguarded, as ``own`` mode is for
+    one's own answers; ``strict`` mode is the one that fails closed.
+    """
+    try:
+        from .confine import build_filter
+
+        build_filter(processes_only=True).load()
+    except Exception:
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -152,11 +170,13 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     if args.device.startswith("cuda"):
         torch.zeros(1, device=args.device)  # pay CUDA's start-up before saying ready
-    elif args.memory_mb:
-        with open("/proc/self/statm") as f:
-            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        limit = current + (args.memory_mb << 20)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    else:
+        _forbid_processes()
+        if args.memory_mb:
+            with open("/proc/self/statm") as f:
+                current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limit = current + (args.memory_mb << 20)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     serve(fd_in, fd_out, args.device)
 
 

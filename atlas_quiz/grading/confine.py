@@ -1,0 +1,181 @@
+"""Turning a freshly forked process into an answer's jail, and proving that the jail holds.
+
+Used inside the strict sandbox by the zygote's children (zygote.py), and, for
+the process rules only, by the ``own``-mode worker (runner.py). Linux only;
+the seccomp filter comes from ``pyseccomp`` (ctypes over libseccomp).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+import socket
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DENIED_SYSCALLS", "SETUP_FAILED", "Limits", "limit_cpu", "build_filter", "confine", "probe", "set_dumpable"]
+
+SETUP_FAILED = 71  # exit status of a child that could not confine itself
+PR_SET_DUMPABLE = 4
+CLONE_THREAD = 0x00010000
+# Denied with EPERM: networking and fd passing, new programs and processes, other
+# processes' memory, namespaces and mounts, kernel interfaces, IPC objects that
+# children could share, and changing identity. A clone without CLONE_THREAD (a new
+# process) is denied apart, so threads still work; clone3 answers ENOSYS, so glibc
+# falls back to clone, whose flags a filter can read.
+DENIED_SYSCALLS = (
+    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendmsg",
+    "sendmmsg", "recvmsg", "recvmmsg", "ptrace", "process_vm_readv", "process_vm_writev",
+    "pidfd_open", "pidfd_getfd", "execve", "execveat", "fork", "vfork", "mount", "umount2",
+    "pivot_root", "chroot", "unshare", "setns", "bpf", "keyctl", "add_key", "request_key",
+    "perf_event_open", "io_uring_setup", "io_uring_enter", "io_uring_register", "kexec_load",
+    "kexec_file_load", "init_module", "finit_module", "delete_module", "userfaultfd",
+    "open_by_handle_at", "name_to_handle_at", "fanotify_init", "shmget", "shmat", "msgget",
+    "semget", "mq_open", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid",
+    "setgroups", "setfsuid", "setfsgid", "personality", "swapon", "swapoff", "reboot", "acct",
+    "syslog", "quotactl", "settimeofday", "clock_settime", "adjtimex", "iopl", "ioperm",
+)
+PROCESS_SYSCALLS = ("fork", "vfork", "execve", "execveat")
+_MUST_RESOLVE = ("socket", "connect", "execve", "ptrace", "clone", "clone3", "unshare")
+
+
+@dataclass
+class Limits:
+    """What one child may use: memory (None: unlimited, for CUDA), threads, file sizes, open files.
+
+    CPU time is set when a job arrives (:func:`limit_cpu`), since it follows the job's budget.
+    """
+
+    memory_bytes: int | None
+    threads: int  # RLIMIT_NPROC: 0 on CPU (no threads, no processes), a few dozen for CUDA
+    file_bytes: int = 16 << 20
+    open_files: int = 64
+
+
+def build_filter(processes_only: bool = False) -> Any:
+    """A default-allow seccomp filter denying what an answer never needs (``DENIED_SYSCALLS``).
+
+    ``processes_only`` keeps the rules against new processes and programs only (the
+    ``own`` worker's guard against fork bombs and ``os.system``). Raises if
+    libseccomp is missing or too old to name a key system call: callers fail closed.
+    """
+    import pyseccomp as sc
+
+    deny = sc.ERRNO(errno.EPERM)
+    filt = sc.SyscallFilter(sc.ALLOW)
+    for name in _MUST_RESOLVE:
+        if sc.resolve_syscall(sc.Arch.NATIVE, name) < 0:
+            raise RuntimeError(f"libseccomp does not know the system call {name!r}")
+    for name in PROCESS_SYSCALLS if processes_only else DENIED_SYSCALLS:
+        if sc.resolve_syscall(sc.Arch.NATIVE, name) >= 0:  # absent on this architecture: nothing to deny
+            filt.add_rule(deny, name)
+    filt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+    filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    if not processes_only:  # a child must not make itself readable through /proc again
+        filt.add_rule(deny, "prctl", sc.Arg(0, sc.EQ, PR_SET_DUMPABLE))
+    return filt
+
+
+def set_dumpable(value: bool) -> None:
+    """``prctl(PR_SET_DUMPABLE)``: a non-dumpable process's /proc files and memory stay closed."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, int(value), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
+
+
+def wipe(path: str) -> None:
+    """Remove everything inside ``path`` (what an earlier child of the same uid left there)."""
+    for entry in os.scandir(path):
+        full = os.path.join(path, entry.name)
+        if entry.is_dir(follow_symlinks=False):
+            os.chmod(full, 0o700)  # an answer may have left a dir without write permission
+            wipe(full)
+            os.rmdir(full)
+        else:
+            os.unlink(full)
+
+
+def confine(uid: int | None, workdir: str, limits: Limits) -> None:
+    """Everything of the jail but the seccomp filter and the CPU budget; order matters.
+
+    The uid drop comes first (rlimits such as NPROC bite only for non-root, and
+    the set*id calls are what the filter later forbids); then the limits,
+    non-dumpable, and the private temp dir, emptied of any earlier child's files.
+    """
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    with open("/proc/self/statm") as f:  # the address space is counted from what we inherit
+        inherited = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    rlimits = {
+        resource.RLIMIT_NPROC: limits.threads,
+        resource.RLIMIT_FSIZE: limits.file_bytes,
+        resource.RLIMIT_NOFILE: limits.open_files,
+        resource.RLIMIT_CORE: 0,
+    }
+    if limits.memory_bytes is not None:
+        rlimits[resource.RLIMIT_AS] = inherited + limits.memory_bytes
+    for which, value in rlimits.items():
+        resource.setrlimit(which, (value, value))
+    set_dumpable(False)
+    os.umask(0o077)
+    os.chdir(workdir)
+    wipe(workdir)
+    os.environ.update(HOME=workdir, TMPDIR=workdir)
+    tempfile.tempdir = workdir
+
+
+def limit_cpu(seconds: float) -> None:
+    """Allow ``seconds`` more CPU time: SIGXCPU at the soft limit, SIGKILL a second later."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(usage.ru_utime + usage.ru_stime + seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+
+
+def _fork_and_wait() -> None:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _create(path: str) -> None:
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+
+
+def probe(places: list[str], threads_expected: bool) -> dict[str, Any]:
+    """What this (confined, filtered) process can do; True for an action means it was allowed.
+
+    The zygote runs this once in a real child before it takes answers, and the
+    engine refuses strict mode unless every forbidden action was refused.
+    """
+    checks: dict[str, Any] = {"uid": os.getuid()}
+    with open("/proc/self/status") as f:
+        caps = dict(line.split(":", 1) for line in f if line.startswith("Cap"))
+    checks["capabilities"] = int(caps["CapEff"], 16) | int(caps["CapPrm"], 16)
+    actions = {
+        "open a socket": lambda: socket.socket().close(),
+        "fork": _fork_and_wait,
+        "run a program": lambda: os.execv(sys.executable, [sys.executable, "-c", "pass"]),
+        **{f"write to {p}": (lambda p=p: _create(os.path.join(p, "probe"))) for p in places},
+    }
+    if not threads_expected:
+        actions["start a thread"] = lambda: threading.Thread(target=lambda: None).start()
+    for name, action in actions.items():
+        try:
+            action()
+            checks[name] = True
+        except (OSError, RuntimeError):  # threading reports a refused thread as RuntimeError
+            checks[name] = False
+    try:
+        _create("probe")
+        checks["own temp dir"] = True
+    except OSError:
+        checks["own temp dir"] = False
+    return checks

@@ -1,0 +1,227 @@
+"""Hostile answers: in strict mode each is contained and graded not correct, and the engine
+grades the next honest answer correctly; in own mode the engine survives them all."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from atlas_quiz.cards import load_deck
+from atlas_quiz.grading import Engine
+from atlas_quiz.grading.sandbox import UID_BASE
+from atlas_quiz.grading.wire import decode, encode
+
+PACKAGE = Path(__file__).resolve().parents[1] / "atlas_quiz"
+HONEST = "x.clamp(min=0)"
+
+DECK = '''
+[deck]
+name = "Adversarial tests"
+
+[[card]]
+id = "adv.relu"
+kind = "expr"
+title = "ReLU"
+title_zh = "ReLU"
+source = "000 §3"
+prompt = "Apply ReLU to x."
+inputs = { x = "randn(B, n)" }
+reference = "torch.relu(x)"
+'''
+
+# Each answer would be graded correct only if its attack worked (or it is the attack itself).
+ATTACKS = {
+    "infinite loop": "while True:\n    pass\nreturn x",
+    "fork bomb": "import os\nwhile True:\n    os.fork()\nreturn x.relu()",
+    "memory bomb": "blocks = []\nwhile True:\n    blocks.append(bytearray(1 << 32))\nreturn x.relu()",
+    "tensor memory bomb": "return x.relu() + torch.ones(1 << 30).sum()",
+    "huge output": "return torch.zeros(1 << 25)",
+    "print flood": "for _ in range(20000):\n    print('spam' * 100)\nreturn x",
+    "raw write flood": "import os\nfor _ in range(2000):\n    os.write(1, b'spam' * 1000)\n"
+                       "    os.write(2, b'spam' * 1000)\nreturn x",
+    "read /etc/passwd": "return x.relu() + len(open('/etc/passwd').read())",
+    "open a socket": "import socket\ns = socket.socket()\ns.connect(('127.0.0.1', 9))\nreturn x.relu()",
+    "os.system": "import os\nreturn x.relu() if os.system('true') == 0 else x",
+    "subprocess": "import subprocess\nsubprocess.run(['true'], check=True)\nreturn x.relu()",
+    "os._exit": "import os\nos._exit(0)\nreturn x.relu()",
+    "sys.exit": "import sys\nsys.exit(0)\nreturn x.relu()",
+    "BaseException": "if True:\n    raise BaseException('boom')\nreturn x.relu()",
+    "ignored signals": "import signal\nfor s in (signal.SIGTERM, signal.SIGALRM, signal.SIGXCPU, signal.SIGINT):\n"
+                       "    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass\nreturn x",
+    "ctypes segfault": "import ctypes\nctypes.string_at(0)\nreturn x.relu()",
+    "patched comparison": "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
+                          "torch.testing.assert_close = lambda *a, **k: None\n"
+                          "torch.Tensor.__eq__ = lambda *a: torch.tensor(True)\nreturn x",
+    "tensor subclass": "class Rigged(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
+                       "return x.relu().as_subclass(Rigged)",
+    "rigged __eq__": "class Always:\n    def __eq__(self, other):\n        return True\n"
+                     "    __hash__ = None\nreturn Always()",
+    "mutated input": "return x.relu_()",
+    "lingering thread": "import threading, time\n"
+                        "t = threading.Thread(target=time.sleep, args=(30,), daemon=True)\n"
+                        "t.start()\nreturn x.relu()",
+}
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    """A ReLU card from a deck written for this module."""
+    path = tmp_path_factory.mktemp("deck") / "adversarial.toml"
+    path.write_text(DECK)
+    return load_deck(path).cards[0]
+
+
+@pytest.fixture(scope="module")
+def strict():
+    """One strict engine for the module (short timeout, 1 GB per child, two children at once)."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("strict mode needs bubblewrap (bwrap), which is not installed")
+    with Engine("strict", "cpu", timeout=2.0, memory_mb=1024, jobs=2) as engine:
+        engine.start()
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def own():
+    """One own-mode engine for the module, apart from the session's shared one."""
+    with Engine("own", "cpu", timeout=2.0, memory_mb=1024) as engine:
+        engine.start()
+        yield engine
+
+
+def _contained(engine: Engine, card, answer: str, seed: int = 0):
+    """Grade a hostile answer, then check that the next honest answer is still graded correct."""
+    result = engine.grade(card, answer, seed=seed)
+    after = engine.grade(card, HONEST, seed=seed + 1)
+    assert after.correct, f"the engine stopped serving: {after.verdict}: {after.feedback}"
+    return result
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_strict_mode_contains_the_attack(strict, card, name):
+    result = _contained(strict, card, ATTACKS[name])
+    assert not result.correct, f"{name} was graded correct"
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_own_mode_survives_the_attack(own, card, name):
+    result = _contained(own, card, ATTACKS[name])
+    assert result.verdict in ("correct", "wrong", "error", "timeout")
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("name, expected", [
+    ("fork bomb", "PermissionError"), ("open a socket", "PermissionError"),
+    ("subprocess", "PermissionError"), ("read /etc/passwd", "FileNotFoundError"),
+    ("infinite loop", "longer than"), ("ignored signals", "longer than"),
+    ("ctypes segfault", "SIGSEGV"), ("os._exit", "exited with status 0"),
+    ("lingering thread", "can't start new thread"), ("memory bomb", "MemoryError"),
+    ("tensor memory bomb", "can't allocate memory"),
+    ("huge output", "larger than"), ("mutated input", "modified its input"),
+    ("tensor subclass", "subclass"), ("rigged __eq__", "Always"),
+])
+def test_strict_mode_says_how_the_attack_was_stopped(strict, card, name, expected):
+    assert expected in strict.grade(card, ATTACKS[name]).feedback
+
+
+@pytest.mark.sandbox
+def test_strict_answers_cannot_read_the_users_home(strict, card, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    secret = home / "secret.txt"
+    secret.write_text("hunter2")
+    monkeypatch.setenv("HOME", str(home))
+    result = _contained(strict, card, f"return x.relu() + len(open({str(secret)!r}).read())")
+    assert result.verdict == "error" and "FileNotFoundError" in result.feedback
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("target", ["tmp_path", "package", "/tmp", "/dev/shm", "/"])
+def test_strict_answers_cannot_write_outside_their_temp_dir(strict, card, tmp_path, target):
+    where = {"tmp_path": tmp_path, "package": PACKAGE}.get(target, Path(target))
+    path = where / "pwned-by-an-answer.py"
+    result = _contained(strict, card, f"open({str(path)!r}, 'w').write('x')\nreturn x.relu()")
+    assert result.verdict == "error"
+    assert not path.exists()
+
+
+def test_own_mode_survives_an_answer_that_writes_files(own, card, tmp_path):
+    path = tmp_path / "written.txt"
+    _contained(own, card, f"open({str(path)!r}, 'w').write('x')\nreturn x.relu()")
+
+
+@pytest.mark.sandbox
+def test_strict_answers_cannot_read_an_earlier_answers_files(strict, card):
+    writer = textwrap.dedent("""\
+        import os
+        for d in ('.', '/tmp', '/dev/shm'):
+            try:
+                open(os.path.join(d, 'leak.txt'), 'w').write('secret')
+                os.chmod(os.path.join(d, 'leak.txt'), 0o666)
+            except OSError:
+                pass
+        return x.relu()""")
+    reader = textwrap.dedent(f"""\
+        import os
+        places = ['.', '/tmp', '/dev/shm'] + ['/tmp/u%d' % ({UID_BASE} + i) for i in range(16)]
+        found = []
+        for d in places:
+            try:
+                found.append(open(os.path.join(d, 'leak.txt')).read())
+            except OSError:
+                pass
+        return x.relu() if found else x""")
+    for seed in range(4):  # enough runs that every uid of the pool has written once
+        assert strict.grade(card, writer, seed=seed).correct
+    result = _contained(strict, card, reader)
+    assert result.verdict == "wrong"
+
+
+def _run_value(runner, code: str):
+    """Run ``code`` in a sandboxed child and return what it returned."""
+    chunks: list[bytes] = []
+    arg = encode(torch.zeros(1), chunks)
+    header = {"op": "run", "kind": "expr", "code": code, "argnames": ["x"], "trials": [{"args": [arg]}]}
+    response, payload = runner.run(header, b"".join(chunks), 10.0)
+    trial = response["trials"][0]
+    assert trial["status"] == "ok", trial.get("error")
+    return decode(trial["value"], payload)[0]
+
+
+@pytest.mark.sandbox
+def test_a_child_cannot_read_or_signal_another_running_child(strict):
+    victim = "import time\nsecret = torch.full((4,), 42.0)\ntime.sleep(1.5)\nreturn secret"
+    thief = textwrap.dedent("""\
+        import os, signal
+        seen = stolen = signalled = 0
+        for pid in os.listdir('/proc'):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            seen += 1
+            for name in ('environ', 'mem', 'maps'):
+                try:
+                    with open(f'/proc/{pid}/{name}', 'rb') as f:
+                        stolen += len(f.read(64)) > 0
+                except OSError:
+                    pass
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                signalled += 1
+            except OSError:
+                pass
+        return torch.tensor([seen, stolen, signalled])""")
+    values = {}
+    victim_thread = threading.Thread(target=lambda: values.update(victim=_run_value(strict.runner, victim)))
+    victim_thread.start()
+    values["thief"] = _run_value(strict.runner, thief)
+    victim_thread.join()
+    seen, stolen, signalled = values["thief"].tolist()
+    assert seen >= 3  # bubblewrap's init, the zygote, and other children (the victim, spares)
+    assert (stolen, signalled) == (0, 0)
+    assert values["victim"].tolist() == [42.0] * 4

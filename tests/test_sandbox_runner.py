@@ -1,0 +1,264 @@
+"""Strict mode's runner: it grades through the sandbox, refuses to run without one, and keeps
+children apart. The sandbox itself is proved against attacks in test_adversarial.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+
+import pytest
+import torch
+
+from atlas_quiz.cards import load_deck
+from atlas_quiz.grading import Engine, RunnerUnavailable
+from atlas_quiz.grading import sandbox as sandbox_mod
+from atlas_quiz.grading.framing import FrameError, recv, send
+from atlas_quiz.grading.sandbox import UID_BASE, StrictRunner, bwrap_args, judge_checks
+from atlas_quiz.grading.wire import decode, encode
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
+                                 reason="strict mode needs bubblewrap (bwrap), which is not installed")
+
+DECK = '''
+[deck]
+name = "Sandbox tests"
+
+[[card]]
+id = "sbx.relu"
+kind = "expr"
+title = "ReLU"
+title_zh = "ReLU"
+source = "000 §3"
+prompt = "Apply ReLU to x."
+inputs = { x = "randn(B, n)" }
+reference = "torch.relu(x)"
+accept = ["x.clamp(min=0)"]
+reject = ["x.abs()"]
+
+[[card]]
+id = "sbx.shape"
+kind = "shape"
+title = "Shape"
+title_zh = "形状"
+source = "000 §3"
+prompt = "Shape?"
+code = "torch.randn(2, 3).T"
+'''
+
+
+@pytest.fixture(scope="module")
+def cards(tmp_path_factory):
+    """The test deck's cards by id."""
+    path = tmp_path_factory.mktemp("deck") / "sandbox.toml"
+    path.write_text(DECK)
+    return {c.id: c for c in load_deck(path).cards}
+
+
+@pytest.fixture(scope="module")
+def strict():
+    """One strict CPU engine (two children at once) for the module."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("strict mode needs bubblewrap (bwrap), which is not installed")
+    with Engine("strict", "cpu", timeout=3.0, memory_mb=1024, jobs=2) as engine:
+        engine.start()
+        yield engine
+
+
+def run_code(runner, code: str, timeout: float = 5.0):
+    """Run ``code`` over one input ``x`` in a sandboxed child and return the value it returned."""
+    chunks: list[bytes] = []
+    arg = encode(torch.zeros(3), chunks)
+    header = {"op": "run", "kind": "expr", "code": code, "argnames": ["x"], "trials": [{"args": [arg]}]}
+    response, payload = runner.run(header, b"".join(chunks), timeout)
+    trial = response["trials"][0]
+    assert trial["status"] == "ok", trial.get("error")
+    return decode(trial["value"], payload)[0]
+
+
+# --- judging the self-test (no sandbox needed) ------------------------------------------------
+
+def _good_checks() -> dict:
+    return {"interfaces": ["lo"], "visible": [], "child": {
+        "uid": UID_BASE, "capabilities": 0, "open a socket": False, "fork": False,
+        "run a program": False, "write to /tmp": False, "own temp dir": True}}
+
+
+def test_a_sound_self_test_is_accepted():
+    assert judge_checks(_good_checks(), rootless=False) is None
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda c: c.update(interfaces=["lo", "eth0"]), "network"),
+    (lambda c: c.update(visible=["/etc/passwd"]), "/etc/passwd"),
+    (lambda c: c["child"].update({"open a socket": True}), "open a socket"),
+    (lambda c: c["child"].update({"write to /tmp": True}), "write to /tmp"),
+    (lambda c: c["child"].update(uid=0), "uid 0"),
+    (lambda c: c["child"].update(capabilities=1 << 7), "capabilities"),
+    (lambda c: c["child"].update({"own temp dir": False}), "temp dir"),
+    (lambda c: c.update(child={"error": "OSError: seccomp"}), "seccomp"),
+])
+def test_a_self_test_that_shows_a_missing_guarantee_is_refused(change, words):
+    checks = _good_checks()
+    change(checks)
+    reason = judge_checks(checks, rootless=False)
+    assert reason is not None and words in reason
+
+
+def test_without_root_the_sandbox_is_a_user_namespace_without_capabilities():
+    args = bwrap_args("cpu", rootless=True)
+    assert "--unshare-user" in args and "--cap-add" not in args
+    assert args[args.index("--cap-drop") + 1] == "ALL"
+
+
+def test_as_root_children_keep_only_the_capabilities_to_change_uid():
+    args = bwrap_args("cpu", rootless=False)
+    added = [args[i + 1] for i, a in enumerate(args) if a == "--cap-add"]
+    assert sorted(added) == ["CAP_SETGID", "CAP_SETUID"]
+    assert "--unshare-net" in args and "--unshare-user" not in args
+
+
+# --- failing closed ---------------------------------------------------------------------------
+
+def test_strict_mode_refuses_to_run_without_bubblewrap(monkeypatch):
+    monkeypatch.setattr(sandbox_mod.shutil, "which", lambda name: None)
+    with pytest.raises(RunnerUnavailable, match="bubblewrap"):
+        StrictRunner("cpu")
+
+
+def test_strict_mode_refuses_to_run_when_bubblewrap_fails():
+    runner = StrictRunner("cpu", bwrap="/bin/false")
+    try:
+        with pytest.raises(RunnerUnavailable, match="did not start"):
+            runner.wait_ready(timeout=30)
+    finally:
+        runner.close()
+
+
+@needs_bwrap
+@pytest.mark.sandbox
+def test_strict_mode_refuses_a_sandbox_that_shares_the_network(monkeypatch):
+    if [name for _, name in socket.if_nameindex()] == ["lo"]:
+        pytest.skip("this machine has no network interface but lo, so sharing it shows nothing")
+    real = sandbox_mod.bwrap_args
+    monkeypatch.setattr(sandbox_mod, "bwrap_args",
+                        lambda *a, **k: [x for x in real(*a, **k) if x != "--unshare-net"])
+    runner = StrictRunner("cpu")
+    try:
+        with pytest.raises(RunnerUnavailable, match="network interfaces"):
+            runner.wait_ready()
+    finally:
+        runner.close()
+
+
+@needs_bwrap
+@pytest.mark.sandbox
+def test_strict_mode_refuses_a_sandbox_that_shows_the_home(monkeypatch, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("private")
+    monkeypatch.setenv("HOME", str(home))
+    real = sandbox_mod.bwrap_args
+    monkeypatch.setattr(sandbox_mod, "bwrap_args",
+                        lambda *a, **k: [*real(*a, **k)[:-2], "--ro-bind", str(home), str(home),
+                                         *real(*a, **k)[-2:]])
+    runner = StrictRunner("cpu")
+    try:
+        with pytest.raises(RunnerUnavailable, match="notes.txt"):
+            runner.wait_ready()
+    finally:
+        runner.close()
+
+
+# --- grading through the sandbox --------------------------------------------------------------
+
+@pytest.mark.sandbox
+def test_strict_mode_grades_a_right_and_a_wrong_answer(strict, cards):
+    card = cards["sbx.relu"]
+    assert strict.grade(card, "x.clamp(min=0)").correct
+    wrong = strict.grade(card, "x.abs()")
+    assert wrong.verdict == "wrong" and "Known mistake" in wrong.feedback
+
+
+@pytest.mark.sandbox
+def test_grade_many_runs_in_parallel_and_keeps_the_input_order(strict, cards):
+    card = cards["sbx.relu"]
+    answers = ["x.relu()", "x", "torch.relu(x)", "x.abs()", "x.clamp(min=0)", "-x", "F.relu(x)"]
+    results = strict.grade_many([(card, a, seed) for seed, a in enumerate(answers)])
+    assert [r.correct for r in results] == [True, False, True, False, True, False, True]
+
+
+@pytest.mark.sandbox
+def test_a_submission_on_the_cpu_is_graded_like_grade_many(strict, cards):
+    items = [(cards["sbx.relu"], "x.relu()", 0), (cards["sbx.shape"], "(3, 2)", 0),
+             (cards["sbx.relu"], "x * 2", 1)]
+    assert [r.verdict for r in strict.grade_submission(items)] == ["correct", "correct", "wrong"]
+
+
+@pytest.mark.sandbox
+def test_each_child_runs_under_an_unprivileged_uid_from_the_pool(strict):
+    uid = int(run_code(strict.runner, "torch.tensor(__import__('os').getuid())"))
+    assert UID_BASE <= uid < UID_BASE + 2 * strict.runner.jobs
+
+
+@pytest.mark.sandbox
+def test_two_children_running_at_once_have_different_uids(strict):
+    code = "import os, time\ntime.sleep(0.5)\nreturn torch.tensor(os.getuid())"
+    out: list[int] = []
+    threads = [threading.Thread(target=lambda: out.append(int(run_code(strict.runner, code))))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(out) == 2 and out[0] != out[1]
+
+
+@pytest.mark.sandbox
+def test_the_zygote_kills_a_child_past_its_wall_clock_deadline(strict):
+    runner = strict.runner
+    channel, job = runner.open_channel(wall=0.5)
+    try:
+        chunks: list[bytes] = []
+        arg = encode(torch.zeros(1), chunks)
+        send(channel.fileno(), {"op": "run", "kind": "expr", "code": "while True:\n    pass\nreturn x",
+                                "argnames": ["x"], "trials": [{"args": [arg]}]}, b"".join(chunks))
+        with pytest.raises(FrameError):  # no engine-side deadline here: only the zygote's
+            recv(channel.fileno(), deadline=time.monotonic() + 60)
+        assert runner._exit_status(job, wait=10) == -signal.SIGKILL
+    finally:
+        channel.close()
+        runner.forget(job)
+
+
+@pytest.mark.sandbox
+def test_the_engine_starts_a_fresh_sandbox_when_the_zygote_dies(cards):
+    if shutil.which("bwrap") is None:
+        pytest.skip("strict mode needs bubblewrap (bwrap), which is not installed")
+    with Engine("strict", "cpu", timeout=3.0) as engine:
+        engine.start()
+        os.killpg(engine.runner._proc.pid, signal.SIGKILL)
+        engine.runner._proc.wait()
+        deadline = time.monotonic() + 30
+        while engine.runner.restarts == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the control reader notices the closed socket
+        assert engine.grade(cards["sbx.relu"], "x.relu()").correct
+        assert engine.runner.restarts == 1
+
+
+@pytest.mark.gpu
+@pytest.mark.sandbox
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_on_cuda_one_child_grades_a_whole_submission(cards):
+    with Engine("strict", "cuda", timeout=10.0) as engine:
+        engine.start()
+        items = [(cards["sbx.relu"], "x.relu()", 0), (cards["sbx.relu"], "x", 1),
+                 (cards["sbx.relu"], "F.relu(x)", 2)]
+        results = engine.grade_submission(items)
+        assert [r.verdict for r in results] == ["correct", "wrong", "correct"]
+        pid = "torch.tensor(__import__('os').getpid() + 0 * x.sum().item())"
+        with engine.runner.session(wall=60) as child:
+            assert int(run_code(child, pid)) == int(run_code(child, pid))
