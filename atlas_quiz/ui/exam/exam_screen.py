@@ -16,12 +16,12 @@ from textual.widgets import Footer, Static, TextArea
 
 from ...quiz import ExamSession
 from ..messages import AnswerSubmitted
-from ..widgets.card_view import CardView
 from .answer_box import AnswerBox
 from .exam_timer import ExamTimer
 from .hand_in_screen import HandInScreen
 from .item_list import ItemList
 from .messages import ItemChosen, TimeUp
+from .question_view import QuestionView
 
 __all__ = ["SAVE_DELAY_S", "ExamScreen"]
 
@@ -43,6 +43,7 @@ class ExamScreen(Screen):
         self.index = 0
         self._save_timer: Timer | None = None
         self._dirty = False
+        self._loaded = False  # the editor holds the current question's answer
 
     def compose(self) -> ComposeResult:
         s = self.session
@@ -53,7 +54,7 @@ class ExamScreen(Screen):
             yield ItemList(s.questions, id="exam-items")
             with Vertical(id="exam-main"):
                 yield Static(id="exam-position")
-                yield CardView(id="exam-card")
+                yield QuestionView(id="exam-card")
                 yield AnswerBox(id="exam-answer")
         yield Footer()
 
@@ -74,10 +75,11 @@ class ExamScreen(Screen):
         q = self.question
         self.query_one("#exam-position", Static).update(
             f"Question {self.index + 1} of {len(self.session.questions)} ({q.slot})")
-        self.query_one(CardView).show_card(q.shown)
+        self.query_one(QuestionView).show_card(q.shown)
         box = self.query_one(AnswerBox)
         with box.prevent(TextArea.Changed):
             box.reset(self.session.answer(q.slot))
+        self._loaded = True
         items = self.query_one(ItemList)
         items.highlighted = self.index
 
@@ -91,7 +93,13 @@ class ExamScreen(Screen):
             self._save_timer = self.set_timer(SAVE_DELAY_S, self.flush)
 
     def flush(self) -> None:
-        """Write the recorded answers to disk now, if anything changed."""
+        """Write the answer on screen to disk now, if anything changed.
+
+        The editor is read here, not only on ``Changed``: a key that hands in can
+        arrive before the editor's last ``Changed`` message has been handled.
+        """
+        if self._loaded and self.session.record(self.question.slot, self.query_one(AnswerBox).text):
+            self._dirty = True
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
