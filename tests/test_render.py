@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import unicodedata
@@ -280,10 +281,32 @@ def test_unknown_commands_degrade_to_their_name(source, expected):
     "", " ", r"\frac{a}{", r"x^", r"_i", r"\right)", r"\left( x", r"a & b", r"\\", r"}{",
     r"\begin{pmatrix} a & b", r"\end{cases}", r"\sqrt[", r"x^{y^{z^{w}}}", r"\text{", "%comment",
     r"\left\langle a \middle| b \right\rangle", r"\mathbf{}", r"\hat{}", r"{}^{2}", "$x$",
+    r"\underbrace\sum", r"\overbrace{x}", r"\text{\\}",
 ])
 def test_malformed_or_odd_source_renders_without_crashing_or_backslashes(source):
     assert "\\" not in render_latex(source)
     assert "\\" not in render_inline(source)
+
+
+_SOUP = [
+    r"\frac", r"\sqrt", "{", "}", "^", "_", "x", "2", r"\left(", r"\right)", r"\left.", r"\right|",
+    "&", r"\\", r"\begin{pmatrix}", r"\end{pmatrix}", r"\begin{cases}", r"\end{cases}", r"\sum",
+    r"\int", r"\max", r"\arg", r"\hat", r"\mathbf", r"\text", r"\operatorname", r"\tag", r"\foo",
+    "(", ")", "[", "]", r"\{", r"\}", "|", r"\|", r"\lVert", r"\rVert", "+", "-", "=", r"\le", " ",
+    r"\,", r"\quad", "'", r"\over", r"\overbrace", r"\underbrace", r"\xrightarrow", r"\boxed",
+    r"\not", r"\middle|", r"\limits", r"\substack", r"\binom", "$", "%", "~", r"\begin{aligned}",
+    r"\end{aligned}", r"\begin{array}{cc}", r"\end{array}", r"\mathbb", r"\boldsymbol", r"\alpha",
+    "其", r"\hspace{1em}", r"\pmod", r"\phantom", r"\color{red}", r"\Big(", r"\overset",
+    r"\backslash", r"\sqrt[", "#", r"\_", r"\left\langle", r"\right\rangle",
+]
+
+
+def test_random_token_soup_never_crashes_nor_leaves_a_backslash():
+    rng = random.Random(20261123)
+    for _ in range(1500):
+        source = "".join(rng.choice(_SOUP) for _ in range(rng.randint(1, 12)))
+        for out in (render_latex(source), render_latex(source, width=10), render_inline(source)):
+            assert "\\" not in out, (source, out)
 
 
 def assert_renders_cleanly(source: str) -> None:

@@ -16,6 +16,8 @@ from pylatexenc.latexwalker import (
     LatexSpecialsNode,
 )
 
+from .box import cell_width
+from .linear import linear
 from .nodes import Accent, Boxed, Brace, Fenced, Frac, Node, Root, Row, Scripts, Stack, Sym
 from .symbols import ACCENTS, BIG_OPERATORS, FONTS, FUNCTIONS, SPACES, styled, symbol
 
@@ -136,8 +138,6 @@ def _accent(body: Node, name: str) -> Node:
 
 def plain(parser, arg, font: str) -> str:
     """An argument as one line of text (operator names, tags)."""
-    from .linear import linear
-
     return linear(parser.row(_nodes(arg), font), script=True)
 
 
@@ -204,7 +204,7 @@ def _brace(parser, tok, toks, font):
     body = parser.row(_nodes(_arg(tok, 0)), font)
     mark = toks.peek()
     label = None
-    if mark == ("^" if over else "_"):
+    if isinstance(mark, str) and mark == ("^" if over else "_"):
         toks.next()
         label = parser.atom(toks, font)
     return Brace(body, label, over)
@@ -253,8 +253,6 @@ def _pmod(parser, tok, toks, font):
 
 
 def _phantom(parser, tok, toks, font):
-    from .box import cell_width
-
     return Sym(" " * cell_width(plain(parser, _arg(tok, -1), font)), "space")
 
 

@@ -24,6 +24,7 @@ from pylatexenc.latexwalker import (
     LatexWalkerError,
 )
 
+from .macros import delimiter_char, environment, macro
 from .nodes import Fenced, Formula, Frac, Node, Row, Scripts, Sym, Table
 from .symbols import char_kind, styled
 
@@ -240,8 +241,6 @@ class Parser:
 
     def node(self, tok, toks: _Tokens, font: str):
         """One pylatexenc node as a formula node (None when it draws nothing)."""
-        from .macros import macro
-
         if isinstance(tok, LatexMacroNode):
             if tok.macroname == "right":
                 return _Right(self.delimiter(toks))
@@ -249,8 +248,6 @@ class Parser:
         if isinstance(tok, LatexGroupNode):
             return self.row(tok.nodelist, font)
         if isinstance(tok, LatexEnvironmentNode):
-            from .macros import environment
-
             return environment(self, tok, font)
         if isinstance(tok, LatexSpecialsNode):
             return Sym(" ", "space") if tok.specials_chars == "~" else None
@@ -260,8 +257,6 @@ class Parser:
 
     def delimiter(self, toks: _Tokens) -> str:
         """The delimiter after ``\\left``, ``\\right`` or ``\\middle`` (``""`` for ``.``)."""
-        from .macros import delimiter_char
-
         tok = toks.next_significant()
         if isinstance(tok, str):
             return "" if tok == "." else tok
