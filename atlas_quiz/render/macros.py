@@ -147,6 +147,7 @@ def text(parser, arg, font: str) -> Node:
     buffer: list[str] = []
 
     def flush() -> None:
+        """Turn the characters gathered so far into one text atom."""
         if buffer:  # runs of white space are one space, as TeX reads them
             parts.append(Sym("".join(styled(c, font) for c in re.sub(r"\s+", " ", "".join(buffer)))))
             buffer.clear()

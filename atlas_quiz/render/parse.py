@@ -274,6 +274,7 @@ class Parser:
                 rows[-1][-1].append(node)
 
         def empty(cells: list[list]) -> bool:
+            """True for a row with nothing but white space in it."""
             return all(isinstance(n, LatexCharsNode) and not n.chars.strip()
                        for cell in cells for n in cell)
 
