@@ -112,3 +112,24 @@ def test_a_service_that_cannot_start_says_why():
     with GradingClient("cuda") as c, pytest.raises(GraderUnavailable, match="CUDA"):
         c.wait_ready(timeout=120)
     assert c.status == "stopped"
+
+
+def test_closing_while_it_starts_wakes_whoever_waits_for_it():
+    import threading
+
+    outcome: list[BaseException] = []
+    c = GradingClient("cpu")
+    c.start()
+
+    def wait() -> None:
+        try:
+            c.wait_ready()
+        except GraderUnavailable as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    c.close()
+    waiter.join(timeout=10)
+    assert not waiter.is_alive()
+    assert len(outcome) == 1

@@ -18,8 +18,19 @@ BUILTIN_HASH_KEY = "builtin_decks.hash"
 
 
 def _keep_light() -> None:
-    """The UI process never needs pandas; sqlite-utils imports it when installed (~0.15 s)."""
-    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
+    """Import sqlite-utils without pandas and numpy, which it loads when installed (~0.2 s).
+
+    It only uses them to map their scalar types to column types; the review
+    app never stores such values. Both stay importable for anything else.
+    """
+    blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail fast
+    try:
+        import sqlite_utils.db  # noqa: F401
+    finally:
+        for name in blocked:
+            del sys.modules[name]
 
 
 def sync_builtin_decks(db, decks_dir: Path | None = None) -> bool:

@@ -177,6 +177,8 @@ class GradingClient:
         with self._lock:
             proc, self._proc = self._proc, None
         starting, self.status = self.status == "starting", "stopped"
+        self.error = self.error or "the grading service was closed"
+        self._ready.set()  # wake anyone still waiting for a start that will not come
         if proc is None:
             return
         try:

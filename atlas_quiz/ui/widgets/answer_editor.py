@@ -35,7 +35,11 @@ class AnswerEditor(TextArea):
     def reset(self, text: str = "") -> None:
         """Empty, editable and focused: ready for the next card."""
         self.read_only = False
-        self.load_text(text)
+        # Edit the document rather than load a new one: a new one re-parses the highlighting
+        # query (~20 ms); clearing the history keeps ctrl+z from bringing back the last card's answer.
+        self.replace(text, self.document.start, self.document.end, maintain_selection_offset=False)
+        self.history.clear()
+        self.move_cursor(self.document.end)
         self.focus()
 
     def seal(self) -> None:
