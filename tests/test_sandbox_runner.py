@@ -173,6 +173,23 @@ def test_strict_mode_refuses_a_sandbox_that_shows_the_home(monkeypatch, tmp_path
         runner.close()
 
 
+@needs_bwrap
+@pytest.mark.sandbox
+def test_a_user_namespace_sandbox_that_cannot_limit_threads_is_refused(monkeypatch):
+    # As root, a user namespace maps the children to root outside, for whom the kernel does
+    # not enforce RLIMIT_NPROC: the self-test sees the thread start and strict mode refuses.
+    if os.geteuid() != 0:
+        pytest.skip("this simulates the non-root sandbox as root")
+    monkeypatch.setattr(sandbox_mod.os, "geteuid", lambda: 1000)
+    runner = StrictRunner("cpu", jobs=2)
+    try:
+        assert runner.jobs == 1  # one shared uid: one child at a time
+        with pytest.raises(RunnerUnavailable, match="start a thread"):
+            runner.wait_ready()
+    finally:
+        runner.close()
+
+
 # --- grading through the sandbox --------------------------------------------------------------
 
 @pytest.mark.sandbox

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -65,10 +66,13 @@ def _human(result, as_json: bool) -> None:
 @click.option("--deck", "deck_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Look the card up in these deck files instead of the database.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per answer.")
+@click.option("--jobs", type=int, default=0, show_default="all cores",
+              help="Strict mode: how many answers of a batch run at once, each in its own sandbox child.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @db_option
 def grade(card_id: str | None, answer: str | None, batch, mode: str, device: str, seed: int,
-          deck_paths: tuple[Path, ...], timeout: float, as_json: bool, db_path: Path | None) -> None:
+          deck_paths: tuple[Path, ...], timeout: float, jobs: int, as_json: bool,
+          db_path: Path | None) -> None:
     """Grade ANSWER to card CARD_ID (ANSWER '-' reads stdin).
 
     Exit status: 0 correct, 1 not correct, 2 usage or internal error.
@@ -77,14 +81,14 @@ def grade(card_id: str | None, answer: str | None, batch, mode: str, device: str
     Example:
         atlas-quiz grade act.relu "x.clamp(min=0)"
         atlas-quiz grade norm.rmsnorm - --json < answer.py
-        atlas-quiz grade --batch answers.jsonl --mode strict > results.jsonl
+        atlas-quiz grade --batch answers.jsonl --mode strict --jobs 4 > results.jsonl
     """
     from ..grading import Engine, RunnerUnavailable
 
     if batch is None and (card_id is None or answer is None):
         fail("give CARD_ID and ANSWER, or --batch FILE (see --help)", 2)
     try:
-        engine = Engine(mode, device, timeout=timeout)
+        engine = Engine(mode, device, timeout=timeout, jobs=jobs or os.cpu_count() or 1)
     except (RunnerUnavailable, ValueError) as exc:
         fail(str(exc), 2)
     with engine:
@@ -105,34 +109,54 @@ def grade(card_id: str | None, answer: str | None, batch, mode: str, device: str
     sys.exit(0 if result.correct else 1)
 
 
+def _parse_line(number: int, line: str, cache: dict, deck_paths, db_path, seed: int):
+    """``(id, (card, answer, seed))`` for a good line, or ``(id, result dict)`` for a bad one."""
+    item_id = None
+    try:
+        item = json.loads(line)
+        if not isinstance(item, dict) or not isinstance(item.get("card"), str) \
+                or not isinstance(item.get("answer"), str):
+            raise ValueError('expected {"card": "<id>", "answer": "<text>"}')
+        item_id = item.get("id")
+        card_id = item["card"]
+        if card_id not in cache:
+            cache[card_id] = _find_card(card_id, deck_paths, db_path)
+        return item_id, (cache[card_id], item["answer"], int(item.get("seed", seed)))
+    except KeyError as exc:
+        return item_id, {"card": str(exc.args[0]), "verdict": "error", "correct": False,
+                         "feedback": f"line {number}: no card with id {exc.args[0]!r}", "elapsed_ms": 0.0}
+    except (ValueError, TypeError) as exc:
+        return item_id, {"card": None, "verdict": "error", "correct": False,
+                         "feedback": f"line {number}: {exc}", "elapsed_ms": 0.0}
+
+
 def _grade_batch(engine, lines, deck_paths, db_path, seed: int) -> int:
-    """Grade each line; a bad line gets an error result in its place. Return the exit status."""
+    """Grade each line; a bad line gets an error result in its place. Return the exit status.
+
+    Lines are graded a chunk at a time with ``grade_many`` (in parallel in strict
+    mode), and the results are written in input order as each chunk finishes.
+    """
     cache: dict = {}
     all_correct = True
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        item_id = None
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("card"), str) \
-                    or not isinstance(item.get("answer"), str):
-                raise ValueError('expected {"card": "<id>", "answer": "<text>"}')
-            item_id = item.get("id")
-            card_id = item["card"]
-            if card_id not in cache:
-                cache[card_id] = _find_card(card_id, deck_paths, db_path)
-            result = engine.grade(cache[card_id], item["answer"], seed=int(item.get("seed", seed)))
-            out = result.to_dict()
-        except KeyError as exc:
-            out = {"card": str(exc.args[0]), "verdict": "error", "correct": False,
-                   "feedback": f"line {number}: no card with id {exc.args[0]!r}", "elapsed_ms": 0.0}
-        except (ValueError, TypeError) as exc:
-            out = {"card": None, "verdict": "error", "correct": False,
-                   "feedback": f"line {number}: {exc}", "elapsed_ms": 0.0}
-        if item_id is not None:
-            out = {"id": item_id, **out}
-        all_correct &= bool(out["correct"])
-        click.echo(json.dumps(out, ensure_ascii=False), nl=True)
+    pending: list = []
+    chunk = 16 * max(1, getattr(engine, "jobs", 1))
+
+    def flush() -> None:
+        nonlocal all_correct
+        results = iter(engine.grade_many([p for _, p in pending if isinstance(p, tuple)]))
+        for item_id, parsed in pending:
+            out = next(results).to_dict() if isinstance(parsed, tuple) else parsed
+            if item_id is not None:
+                out = {"id": item_id, **out}
+            all_correct &= bool(out["correct"])
+            click.echo(json.dumps(out, ensure_ascii=False), nl=True)
         sys.stdout.flush()
+        pending.clear()
+
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            pending.append(_parse_line(number, line, cache, deck_paths, db_path, seed))
+        if len(pending) >= chunk:
+            flush()
+    flush()
     return 0 if all_correct else 1

@@ -109,7 +109,7 @@ def bwrap_args(device: str = "cpu", *, rootless: bool = False) -> list[str]:
     args = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"]
     if rootless:
-        args += ["--unshare-user", "--disable-userns",
+        args += ["--unshare-user", "--disable-userns", "--uid", "65534", "--gid", "65534",
                  "--perms", "0555", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
                  "--perms", "0700", "--size", str(TMP_BYTES), "--tmpfs", "/tmp/work"]
     else:  # /tmp itself is root's; the zygote makes /tmp/u<uid> per child uid
