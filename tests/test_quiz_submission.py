@@ -214,3 +214,21 @@ def test_quiz_tokens_command_prints_tokens_once_and_stores_hashes(spec, tmp_path
     store = TokenStore.load(tmp_path / "quiz-lab" / "tokens.json", load_spec(spec_path).hash)
     assert store.student_for(rows[1][1]) == "alice"
     assert rows[1][1] not in (tmp_path / "quiz-lab" / "tokens.json").read_text()
+
+
+def test_answers_saved_after_the_time_limit_are_graded_but_reported(spec, tmp_path, now):
+    from atlas_quiz.quiz import grade_class
+
+    subs = tmp_path / "subs"
+    on_time = SubmissionFile.open(spec, "alice", subs, now=now)
+    on_time.submit("submitted", now=now + timedelta(minutes=20))
+    late = SubmissionFile.open(spec, "bob", subs, now=now)
+    after = now + timedelta(minutes=25)  # the limit is 20 minutes
+    late.set_answer("loss", "an answer typed late", now=after)
+    late.set_answer("loss", "", now=after)  # blank again: nothing to run, still a late save
+    late.submit("submitted", now=after)
+    report = grade_class(spec, subs, tmp_path / "results", mode="own", device="cpu")
+    assert report.graded_now == 0
+    assert [(p[1], p[2]) for p in report.problems] == [
+        ("bob", "answers saved after the time limit (check this file): loss")]
+    assert {g.student: g.status for g in report.grades} == {"alice": "graded", "bob": "graded"}

@@ -191,6 +191,7 @@ def item_analysis(spec: QuizSpec, grades: list[StudentGrade]) -> list[dict[str, 
 def write_items(path: Path, spec: QuizSpec, grades: list[StudentGrade]) -> None:
     """``items.csv``: the item analysis, one row per item."""
     def num(x: float | None) -> str:
+        """Three decimals, blank when there is no value (fewer than two students)."""
         return "" if x is None else f"{x:.3f}"
 
     rows = [["item", "points", "students", "mean", "difficulty", "discrimination", "blank", "cards"]]

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from .gradebook import (
     write_problems,
 )
 from .spec import Question, QuizSpec
-from .submission import Rejected, Submission, read_submission
+from .submission import Rejected, Submission, parse_iso, read_submission
 
 __all__ = ["GRADER_VERSION", "ClassReport", "collect_submissions", "grade_class"]
 
@@ -260,12 +261,23 @@ def _run_units(engines: _Engines, units: list[list[tuple[str, Question, str]]], 
     return done
 
 
+def _late_answers(spec: QuizSpec, sub: Submission) -> list[str]:
+    """Slots saved after the deadline (plus a minute's grace): the exam app stops at the deadline,
+    so these come from a hand-edited file or a changed clock. Graded, but reported."""
+    deadline = sub.deadline(spec) + timedelta(minutes=1)
+    return [slot for slot, a in sub.answers.items() if a.saved_at and parse_iso(a.saved_at) > deadline]
+
+
 def _score_all(spec: QuizSpec, valid: dict, plan: dict, cache: dict, rejected: list[StudentGrade],
                report: ClassReport) -> list[StudentGrade]:
     grades: list[StudentGrade] = []
     for student, rows in plan.items():
         path, sub = valid[student]
         status = "graded" if sub.finished else "graded (not handed in)"
+        late = _late_answers(spec, sub)
+        if late:
+            report.problems.append((path.name, student, "answers saved after the time limit "
+                                                        f"(check this file): {', '.join(late)}"))
         sg = StudentGrade(student, status, file=path.name)
         for q, text, key in rows:
             sg.items[q.slot] = score(q, cache[key] if key else None, text)

@@ -61,10 +61,12 @@ class _Where:
                       if (m := re.match(r"^\s*\[+\s*(\w+)\s*\]+", s))]
 
     def table(self, name: str, index: int = 0) -> int | None:
+        """The line of the ``index``-th ``[name]`` or ``[[name]]`` header."""
         starts = [line for line, head in self.heads if head == name]
         return starts[index] if index < len(starts) else None
 
     def field(self, table: str, index: int, key: str) -> int | None:
+        """The line of ``key = ...`` inside that table (the header's line when absent)."""
         start = self.table(table, index)
         if start is None:
             return None
@@ -81,10 +83,12 @@ class _Report:
         self.file, self.where, self.problems = file, where, []
 
     def quiz(self, key: str | None, message: str) -> None:
+        """A problem in the ``[quiz]`` table (of one field, or of the table)."""
         line = self.where.field("quiz", 0, key) if key else self.where.table("quiz")
         self.problems.append(Problem(self.file, message, line, None, f"quiz.{key}" if key else None))
 
     def item(self, index: int, key: str | None, message: str) -> None:
+        """A problem in the ``index``-th ``[[item]]`` (of one field, or of the item)."""
         line = self.where.field("item", index, key) if key else self.where.table("item", index)
         label = f"item[{index + 1}]" + (f".{key}" if key else "")
         self.problems.append(Problem(self.file, message, line, None, label))

@@ -46,6 +46,7 @@ class ExamScreen(Screen):
         self._loaded = False  # the editor holds the current question's answer
 
     def compose(self) -> ComposeResult:
+        """The bar (title, clock), the question list, the question and the answer box."""
         s = self.session
         with Horizontal(id="exam-bar"):
             yield Static(f"{s.spec.title}  ·  {s.student}", id="exam-title")

@@ -21,6 +21,7 @@ class HandInScreen(ModalScreen[bool]):
         self.answered, self.total = answered, total
 
     def compose(self) -> ComposeResult:
+        """The question, with the count of blank answers, and two buttons."""
         blank = self.total - self.answered
         warning = f"{blank} question{'s' if blank != 1 else ''} still blank. " if blank else ""
         with Vertical(id="hand-in"):

@@ -21,6 +21,7 @@ class HandedInScreen(Screen):
         self.reason, self.answered, self.total, self.where = reason, answered, total, where
 
     def compose(self) -> ComposeResult:
+        """How the exam ended and what happens next."""
         head = "Time is up: your answers were handed in." if self.reason == "time up" \
             else "Your answers are handed in."
         with Vertical(id="handed-in"):

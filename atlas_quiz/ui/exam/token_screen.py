@@ -20,6 +20,7 @@ class TokenScreen(Screen):
         self.quiz_title = title
 
     def compose(self) -> ComposeResult:
+        """The quiz title, what to type, the field and room for an error."""
         with Vertical(id="login"):
             yield Static(self.quiz_title, id="login-title")
             yield Static("Type the personal token your instructor gave you (like ABCD-EFGH-JKMN-PQRS).")
