@@ -87,9 +87,12 @@ class ReviewScreen(Screen):
         else:
             self.query_one("#review-body").focus()
         self.query_one("#review-body", VerticalScroll).scroll_home(animate=False)
+        self._show_counts()
+        self.refresh_bindings()
+
+    def _show_counts(self) -> None:
         new, learning, review = self.session.queue.counts()
         self.sub_title = f"new {new} · learning {learning} · review {review}"
-        self.refresh_bindings()
 
     def advance(self) -> None:
         """The next due card, or the summary when none is left."""
@@ -155,6 +158,7 @@ class ReviewScreen(Screen):
                                       answer=message.answer, verdict=result.verdict,
                                       feedback=result.feedback)
         panel.show_graded(shown.view, result, int(outcome.rating), shown.hinted)
+        self._show_counts()
         if outcome.became_leech:
             self.notify("This card is now a leech: it is suspended until you unsuspend it.",
                         severity="warning")

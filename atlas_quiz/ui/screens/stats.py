@@ -38,8 +38,8 @@ def retention_table(stats: Stats) -> Table:
 
 def mastery_table(stats: Stats) -> Table:
     """Per chapter: a bar of the mastered share, and the counts."""
-    table = Table(title="Mastery by chapter (stable for 3 weeks or more)", title_justify="left",
-                  box=None, padding=(0, 2))
+    table = Table(title="Mastery by chapter (stable for 3+ weeks)", title_justify="left",
+                  box=None, padding=(0, 2), min_width=60)
     table.add_column("chapter")
     table.add_column("mastered")
     table.add_column("cards", justify="right")
@@ -59,6 +59,7 @@ class StatsScreen(Screen):
         self.stats = stats
 
     def compose(self) -> ComposeResult:
+        self.sub_title = "statistics"
         yield Header()
         with VerticalScroll():
             yield Static("[b]Reviews per day[/b]", classes="stats-title")

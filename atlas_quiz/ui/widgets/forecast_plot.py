@@ -24,4 +24,7 @@ class ForecastPlot(PlotextPlot):
         plt.bar(xs, [c for _, c in self.days], width=0.6)
         step = max(1, len(xs) // 6)
         plt.xticks(xs[::step], [f"{d:%m-%d}" for d, _ in self.days][::step])
+        top = max((c for _, c in self.days), default=0)
+        ticks = list(range(0, top + 1, max(1, -(-top // 4))))
+        plt.yticks(ticks, [str(t) for t in ticks])  # whole cards, not 0.17 of one
         plt.ylabel("cards")

@@ -26,13 +26,12 @@ def heatmap_text(days: list[tuple[date, int]], weeks: int) -> Text:
     first = last - timedelta(days=last.weekday()) - timedelta(weeks=weeks - 1)
     top = max((c for d, c in days if d >= first), default=0)
     out = Text()
-    months = Text("    ")
+    months = [" "] * (weeks * 2 + 2)
     for w in range(weeks):
         monday = first + timedelta(weeks=w)
-        label = f"{monday:%b}" if monday.day <= 7 else ""
-        months.append(label.ljust(2)[:2])
-    out.append_text(months)
-    out.append("\n")
+        if monday.day <= 7:  # the first week of a month carries its name
+            months[w * 2:w * 2 + 3] = list(f"{monday:%b}")
+    out.append("    " + "".join(months).rstrip() + "\n")
     for weekday in range(7):
         out.append(_DAYS[weekday] + " ", style="dim")
         for w in range(weeks):
