@@ -236,7 +236,12 @@ def serve(spec: Path, state: Path | None, host: str, port: int, public_url: str 
 @_SPEC
 @click.option("--state", required=True, type=click.Path(file_okay=False, path_type=Path))
 def session(spec: Path, state: Path) -> None:
-    """One browser's exam (started by `quiz serve` per connection): the token login, then the exam."""
+    """One browser's exam (started by `quiz serve` per connection): the token login, then the exam.
+
+    \b
+    Example:
+        atlas-quiz quiz session quiz.toml --state quiz-lab   # what `quiz serve` runs per browser
+    """
     from ..quiz import LabState
     from ..ui.exam import ExamApp
 
