@@ -16,6 +16,8 @@ class AnswerEditor(TextArea):
 
     BINDINGS = [
         Binding("ctrl+s,ctrl+enter", "submit", "Submit"),
+        # TextArea itself moves focus on (a lone) escape; the binding makes that visible.
+        Binding("escape", "leave", "Card keys"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -31,6 +33,10 @@ class AnswerEditor(TextArea):
             self.notify("Type an answer first.", severity="warning", timeout=2)
             return
         self.post_message(AnswerSubmitted(text))
+
+    def action_leave(self) -> None:
+        """Hand the keys to the card (skip, bury, undo, ...)."""
+        self.screen.focus_next()
 
     def reset(self, text: str = "") -> None:
         """Empty, editable and focused: ready for the next card."""
