@@ -51,6 +51,16 @@ asyncio.run(main())
 """
 
 
+def test_the_ui_modules_and_the_review_command_import_no_torch():
+    modules = ["atlas_quiz.cli", "atlas_quiz.commands.review", "atlas_quiz.ui.app",
+               "atlas_quiz.ui.session", "atlas_quiz.ui.screens.stats", "atlas_quiz.grading.client"]
+    code = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+            "print(sorted(m for m in ('torch', 'numpy', 'sympy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "torch" not in out.stdout
+
+
 def test_the_app_grades_through_the_real_service_without_importing_torch(tmp_path):
     script = PILOT_SCRIPT.format(tests=str(TESTS), db=str(tmp_path / "ui.db"))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
