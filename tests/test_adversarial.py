@@ -40,7 +40,7 @@ ATTACKS = {
     "fork bomb": "import os\nwhile True:\n    os.fork()\nreturn x.relu()",
     "memory bomb": "blocks = []\nwhile True:\n    blocks.append(bytearray(1 << 32))\nreturn x.relu()",
     "tensor memory bomb": "return x.relu() + torch.ones(1 << 30).sum()",
-    "huge output": "return torch.zeros(1 << 25)",
+    "huge output": "return torch.zeros((1 << 24) + 1)",  # just over the 64 MB cap on a result
     "print flood": "for _ in range(20000):\n    print('spam' * 100)\nreturn x",
     "raw write flood": "import os\nfor _ in range(2000):\n    os.write(1, b'spam' * 1000)\n"
                        "    os.write(2, b'spam' * 1000)\nreturn x",
@@ -78,10 +78,10 @@ def card(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def strict():
-    """One strict engine for the module (short timeout, 1 GB per child, two children at once)."""
+    """One strict engine for the module (3 s per answer, 1 GB per child, two children at once)."""
     if shutil.which("bwrap") is None:
         pytest.skip("strict mode needs bubblewrap (bwrap), which is not installed")
-    with Engine("strict", "cpu", timeout=2.0, memory_mb=1024, jobs=2) as engine:
+    with Engine("strict", "cpu", timeout=3.0, memory_mb=1024, jobs=2) as engine:
         engine.start()
         yield engine
 
@@ -127,7 +127,8 @@ def test_own_mode_survives_the_attack(own, card, name):
     ("tensor subclass", "subclass"), ("rigged __eq__", "Always"),
 ])
 def test_strict_mode_says_how_the_attack_was_stopped(strict, card, name, expected):
-    assert expected in strict.grade(card, ATTACKS[name]).feedback
+    feedback = strict.grade(card, ATTACKS[name]).feedback
+    assert expected in feedback, feedback
 
 
 @pytest.mark.sandbox

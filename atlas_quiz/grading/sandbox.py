@@ -212,8 +212,6 @@ class StrictRunner:
         cmd = [self.bwrap, *bwrap_args(self.device, rootless=self.rootless), "--", self.python,
                "-m", "atlas_quiz.grading.zygote", "--control-fd", str(theirs.fileno()),
                "--device", self.device, "--memory-mb", str(self.memory_mb), "--uids", uids]
-        for path in _hidden_paths():
-            cmd += ["--hidden", path]
         if getattr(self, "_stderr", None) is not None:
             self._stderr.close()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the start fails
@@ -225,6 +223,8 @@ class StrictRunner:
             raise RunnerUnavailable(f"bubblewrap could not be started: {exc}") from exc
         finally:
             theirs.close()
+        with contextlib.suppress(OSError):  # a sandbox that died at once is reported by wait_ready
+            ours.send(json.dumps({"hidden": _hidden_paths()}).encode())  # what the self-test seeks
         self._control = ours
         self._ready = False
 
@@ -243,7 +243,10 @@ class StrictRunner:
                 self._spawn()
             assert self._control is not None
             ready, _, _ = select.select([self._control], [], [], timeout)
-            message = self._control.recv(1 << 20) if ready else b""
+            try:
+                message = self._control.recv(1 << 20) if ready else b""
+            except OSError:  # reset: the sandbox died before reading what we sent it
+                message = b""
             info = json.loads(message) if message else {}
             reason = info.get("error") or (judge_checks(info["checks"], self.rootless)
                                            if "checks" in info else None)

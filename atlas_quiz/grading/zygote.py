@@ -327,11 +327,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--memory-mb", type=int, default=2048)
     parser.add_argument("--uids", default="", help="comma-separated child uids; empty: no uid drop "
                         "(the sandbox is a user namespace: one child at a time)")
-    parser.add_argument("--hidden", action="append", default=[], help="a host path that must not be visible")
     args = parser.parse_args(argv)
     control = socket.socket(fileno=args.control_fd)
     torch.set_num_threads(1)  # NPROC=0 forbids the OpenMP pool's threads in CPU children
-    with contextlib.suppress(ImportError):  # what answers need, now: a filtered child cannot run ldconfig
+    # What answers may need is imported now: a filtered child could not run ldconfig, and
+    # each child would pay the import again.
+    with contextlib.suppress(ImportError):
+        import triton.language  # noqa: F401
+    with contextlib.suppress(ImportError):
         from . import kernel  # noqa: F401
     uids: list[int | None] = [int(u) for u in args.uids.split(",") if u] or [None]
     try:
@@ -343,7 +346,9 @@ def main(argv: list[str] | None = None) -> None:
     zygote = Zygote(control, args.device, args.memory_mb, uids, filt)
     if uids != [None]:
         zygote.make_workdirs()
-    checks = zygote.self_test(args.hidden)
+    # The host paths to look for come over the socket, not argv: children may read our cmdline.
+    hidden = json.loads(control.recv(1 << 20) or b"{}").get("hidden", [])
+    checks = zygote.self_test(hidden)
     gc.freeze()  # children then leave the zygote's objects alone: fewer copy-on-write pages
     zygote.report({"op": "ready", "pid": os.getpid(), "torch": torch.__version__,
                    "device": args.device, "checks": checks})
