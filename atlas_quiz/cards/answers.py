@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-__all__ = ["AnswerSyntaxError", "FUNCTION_NAME", "answer_function", "check_syntax"]
+__all__ = ["AnswerSyntaxError", "FUNCTION_NAME", "answer_function", "check_kernel_body", "check_syntax"]
 
 FUNCTION_NAME = "__answer__"
 
@@ -78,3 +78,19 @@ def answer_function(text: str, argnames: list[str] | tuple[str, ...]) -> ast.Mod
 def check_syntax(text: str) -> None:
     """Raise :class:`AnswerSyntaxError` if the text is not a valid answer."""
     _body(text)
+
+
+def check_kernel_body(text: str) -> None:
+    """Raise :class:`AnswerSyntaxError` if the text is not a kernel body.
+
+    A ``@triton.jit`` body returns nothing: any statements will do, so it may
+    end in a loop or a store rather than in ``return <value>``.
+    """
+    if not text.strip():
+        raise AnswerSyntaxError("the kernel body is empty")
+    lines = text.strip("\n").splitlines()
+    indent = min(len(s) - len(s.lstrip()) for s in lines if s.strip())
+    try:
+        ast.parse("\n".join(s[indent:] for s in lines), mode="exec")
+    except SyntaxError as exc:
+        raise AnswerSyntaxError(f"SyntaxError: {exc.msg}", exc.lineno) from None

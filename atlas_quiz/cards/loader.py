@@ -10,7 +10,7 @@ from typing import Any
 
 import tomllib
 
-from .answers import AnswerSyntaxError, check_syntax
+from .answers import AnswerSyntaxError, check_kernel_body, check_syntax
 from .generators import GeneratorError, parse_dim_rule, parse_generator
 from .latex import latex_problem
 from .model import KINDS, Card, Deck, Reject
@@ -313,11 +313,14 @@ def _syntax_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
     answers += [(f"accept[{i}]", a) for i, a in enumerate(raw.get("accept", []))]
     answers += [(f"reject[{i}]", r if isinstance(r, str) else r["answer"])
                 for i, r in enumerate(raw.get("reject", []))]
-    if raw["kind"] == "kernel":
-        answers.append(("spec", raw["spec"]))
-    for fld, text in answers:
+    kernel = raw["kind"] == "kernel"
+    body_check = check_kernel_body if kernel else check_syntax  # a kernel body returns nothing
+    checks = [(fld, text, body_check) for fld, text in answers]
+    if kernel:
+        checks += [("spec", raw["spec"], check_syntax), ("launcher", raw["launcher"], check_syntax)]
+    for fld, text, check in checks:
         try:
-            check_syntax(text)
+            check(text)
         except AnswerSyntaxError as exc:
             out.append((fld, f"does not parse: {exc}"))
     return out

@@ -47,8 +47,12 @@ def describe_error(exc: BaseException) -> tuple[str, int | None]:
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == ANSWER_FILE:
             line = frame.lineno
+    # A kernel answer runs from a file of its own, perhaps in a child process (grading/kernel.py):
+    # it marks its line and, where the type alone would mislead, its description.
+    line = getattr(exc, "answer_line", line)
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
     if len(first) > 300:
         first = first[:300] + "..."
-    return (f"{type(exc).__name__}: {first}" if first else type(exc).__name__), line
+    described = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return getattr(exc, "answer_message", None) or described, line

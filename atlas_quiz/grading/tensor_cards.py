@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
 
 from ..cards import AnswerSyntaxError, Card, check_syntax
+from ..cards.answers import check_kernel_body
 from .compare import Difference, first_difference
 from .inputs import Trial, build_trials
 from .program import compile_answer, describe_error
@@ -104,13 +106,28 @@ def _same(a: Outcome, b: Outcome, card: Card) -> bool:
                             allow_promotion=card.allow_promotion) is None
 
 
-def _known_mistake(card: Card, trials: list[Trial], got: list[Outcome]) -> str | None:
+def _known_mistake(card: Card, got: list[Outcome],
+                   run_mistake: Callable[[str], list[Outcome]]) -> str | None:
     """The reason of the first ``reject`` that behaves exactly like the answer on every trial."""
     for reject in card.reject:
-        mistakes = [run_trusted(reject.answer, t) for t in trials]
-        if all(_same(m, g, card) for m, g in zip(mistakes, got)):
+        mistakes = run_mistake(reject.answer)
+        if len(mistakes) == len(got) and all(_same(m, g, card) for m, g in zip(mistakes, got)):
             return reject.why or f"this is a known mistake: {reject.answer}"
     return None
+
+
+def _mistake_runner(card: Card, trials: list[Trial], runner: Runner, header: dict, payload: bytes,
+                    timeout: float) -> Callable[[str], list[Outcome]]:
+    """How a known mistake is run: deck code, so an expression runs here; a kernel where kernels run."""
+    def run(code: str) -> list[Outcome]:
+        if card.kind != "kernel":
+            return [run_trusted(code, t) for t in trials]
+        try:
+            return _outcomes(*runner.run({**header, "code": code}, payload, timeout))
+        except (AnswerTimeout, AnswerCrashed):
+            return []
+
+    return run
 
 
 def _shapes_agree(expected: Any, got: Any) -> bool:
@@ -127,7 +144,7 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
         return GradeResult(card.id, verdict, feedback, (time.perf_counter() - start) * 1000, **kw)
 
     try:
-        check_syntax(answer)
+        (check_kernel_body if card.kind == "kernel" else check_syntax)(answer)
     except AnswerSyntaxError as exc:
         return result("error", str(exc), stage="parse")
     trials = build_trials(card, seed, device)
@@ -137,6 +154,7 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
         if e.failed:
             raise CardError(f"the reference of {card.id} fails on {t.describe()}: {e.error}")
     header, payload, sent = _request(card, answer, trials, device)
+    run_mistake = _mistake_runner(card, trials, runner, header, payload, timeout)
     try:
         response, data = runner.run(header, payload, timeout)
     except AnswerTimeout as exc:
@@ -158,7 +176,7 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
             where = f"line {out.line}: " if out.line else ""
             return _with_mistake(result("error", f"{where}{out.error}\n{context}", stage="run",
                                         output=out.stdout, details={"trial": i, "line": out.line}),
-                                 card, trials, got)
+                                 card, got, run_mistake)
         diff = first_difference(exp.value, out.value, rtol=card.rtol, atol=card.atol,
                                 allow_promotion=card.allow_promotion)
         if diff is None and not card.inplace:
@@ -167,7 +185,7 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
             return _with_mistake(result("wrong", f"{diff.message}\n{context}", stage=diff.stage,
                                         shape_ok=shape_ok, output=out.stdout,
                                         details={"trial": i, "dims": trial.dims, **diff.details}),
-                                 card, trials, got)
+                                 card, got, run_mistake)
     return result("correct", f"correct on all {len(trials)} trials", stage="ok", shape_ok=True,
                   output=got[0].stdout if got else "")
 
@@ -181,8 +199,9 @@ def _mutation(trial: Trial, sent: dict[str, str], after: dict[str, str]) -> Diff
     return None
 
 
-def _with_mistake(res: GradeResult, card: Card, trials: list[Trial], got: list[Outcome]) -> GradeResult:
-    why = _known_mistake(card, trials, got)
+def _with_mistake(res: GradeResult, card: Card, got: list[Outcome],
+                  run_mistake: Callable[[str], list[Outcome]]) -> GradeResult:
+    why = _known_mistake(card, got, run_mistake)
     if why:
         res.mistake = why
         res.feedback = f"Known mistake: {why}\n{res.feedback}"
