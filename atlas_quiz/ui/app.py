@@ -10,7 +10,6 @@ from textual.app import App
 from ..grading.client import Grader, GraderUnavailable
 from .messages import GraderFailed, GraderReady
 from .screens.review import ReviewScreen
-from .screens.summary import SummaryScreen
 from .session import ReviewSession
 
 __all__ = ["ReviewApp"]
@@ -71,6 +70,8 @@ class ReviewApp(App):
 
     def show_summary(self) -> None:
         """End of the session: the summary replaces the review screen."""
+        from .screens.summary import SummaryScreen
+
         screen = SummaryScreen(self.session.summary(), self.session.now())
         if self.review_screen is not None and self.screen is self.review_screen:
             self.switch_screen(screen)

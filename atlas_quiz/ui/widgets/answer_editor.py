@@ -21,8 +21,12 @@ class AnswerEditor(TextArea):
     ]
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(language="python", theme="monokai", soft_wrap=True, tab_behavior="indent",
+        super().__init__(theme="monokai", soft_wrap=True, tab_behavior="indent",
                          show_line_numbers=True, **kwargs)
+
+    def on_mount(self) -> None:
+        """Turn on highlighting once the first screen is drawn: parsing its query costs ~20 ms."""
+        self.call_after_refresh(setattr, self, "language", "python")
 
     def action_submit(self) -> None:
         """Post the answer, unless it is read-only (graded) or empty."""
