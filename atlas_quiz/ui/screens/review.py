@@ -57,6 +57,7 @@ class ReviewScreen(Screen):
         self._feedback = ""
 
     def compose(self) -> ComposeResult:
+        """The card, the editor and the result scroll together; status and keys stay put."""
         yield Header()
         with VerticalScroll(id="review-body"):
             yield CardView()

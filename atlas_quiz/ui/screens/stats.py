@@ -59,6 +59,7 @@ class StatsScreen(Screen):
         self.stats = stats
 
     def compose(self) -> ComposeResult:
+        """The heatmap on top, forecast beside retention, mastery below."""
         self.sub_title = "statistics"
         yield Header()
         with VerticalScroll():

@@ -67,6 +67,7 @@ class SummaryScreen(Screen):
         self.now = now
 
     def compose(self) -> ComposeResult:
+        """A centred table: the session at a glance."""
         yield Header()
         title = "Session done" if self.summary.reviewed else "Nothing reviewed"
         with Center():

@@ -43,6 +43,7 @@ class CardView(Vertical):
     until :meth:`reveal_hint`."""
 
     def compose(self) -> ComposeResult:
+        """Empty parts, filled by :meth:`show_card` (no remount per card)."""
         yield Static(id="card-title")
         yield Equation(id="card-equation")
         yield Static(id="card-prompt")
