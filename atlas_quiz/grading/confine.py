@@ -23,14 +23,15 @@ __all__ = ["DENIED_SYSCALLS", "SETUP_FAILED", "Limits", "limit_cpu", "build_filt
 SETUP_FAILED = 71  # exit status of a child that could not confine itself
 PR_SET_DUMPABLE = 4
 CLONE_THREAD = 0x00010000
-# Denied with EPERM: networking and fd passing, new programs and processes, other
+# Denied with EPERM: networking and sending fds, new programs and processes, other
 # processes' memory, namespaces and mounts, kernel interfaces, IPC objects that
 # children could share, and changing identity. A clone without CLONE_THREAD (a new
 # process) is denied apart, so threads still work; clone3 answers ENOSYS, so glibc
-# falls back to clone, whose flags a filter can read.
+# falls back to clone, whose flags a filter can read. recvmsg stays allowed: a spare child
+# is filtered before it receives its channel, and no peer of a child ever sends it fds.
 DENIED_SYSCALLS = (
     "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendmsg",
-    "sendmmsg", "recvmsg", "recvmmsg", "ptrace", "process_vm_readv", "process_vm_writev",
+    "sendmmsg", "ptrace", "process_vm_readv", "process_vm_writev",
     "pidfd_open", "pidfd_getfd", "execve", "execveat", "fork", "vfork", "mount", "umount2",
     "pivot_root", "chroot", "unshare", "setns", "bpf", "keyctl", "add_key", "request_key",
     "perf_event_open", "io_uring_setup", "io_uring_enter", "io_uring_register", "kexec_load",

@@ -6,12 +6,13 @@ proves the jail holds (a probe child), then serves a control socket:
 
 - For each uid of its pool it keeps a *spare*: a child forked in advance that
   has already dropped to that uid, set its rlimits, made itself non-dumpable,
-  emptied its private temp dir and run a synthetic warm-up request. Forking and
-  confining thus happen between answers, not while the engine waits.
+  emptied its private temp dir, run a synthetic warm-up request and loaded the
+  seccomp filter. Forking and confining thus happen between answers, not while
+  the engine waits.
 - For each answer the engine sends a fresh socket end (SCM_RIGHTS); the zygote
   passes it on to a spare and never reads it, so no answer's data ever passes
-  through the zygote. The spare sets its CPU budget, loads the seccomp filter,
-  answers the request with :func:`runner.handle`, and exits.
+  through the zygote. The spare sets its CPU budget, answers the request with
+  :func:`runner.handle`, and exits.
 - The zygote kills a child past its wall-clock deadline, reaps it, reports its
   exit status, and forks a new spare for the freed uid. Two children never share
   a uid at once, so they cannot signal or read each other.
@@ -72,8 +73,9 @@ def _serve_channel(device: str, session: bool) -> NoReturn:
             os._exit(0)
 
 
-def _become_spare(link: int, uid: int | None, workdir: str, limits: Limits, device: str) -> None:
-    """In a fresh fork: keep only the link to the zygote, confine, warm up."""
+def _become_spare(link: int, uid: int | None, workdir: str, limits: Limits, filt: Any,
+                  device: str) -> None:
+    """In a fresh fork: keep only the link to the zygote, confine, warm up, load the filter."""
     signal.set_wakeup_fd(-1)
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
@@ -88,12 +90,13 @@ def _become_spare(link: int, uid: int | None, workdir: str, limits: Limits, devi
     if device.startswith("cuda"):
         torch.zeros(1, device=device)  # CUDA starts here, per child, never in the zygote
     runner.handle(*_warm_request(), device)
+    filt.load()  # last: it forbids the set*id calls above (and any new process) from here on
 
 
 def _spare(link: int, uid: int | None, workdir: str, limits: Limits, filt: Any, device: str) -> NoReturn:
-    """Body of a spare child: get ready, wait for a job's channel, lock down, answer, exit."""
+    """Body of a spare child: get ready, wait for a job's channel, answer it, exit."""
     try:
-        _become_spare(link, uid, workdir, limits, device)
+        _become_spare(link, uid, workdir, limits, filt, device)
         control = socket.socket(fileno=LINK_FD)
     except BaseException:
         os._exit(SETUP_FAILED)
@@ -107,7 +110,6 @@ def _spare(link: int, uid: int | None, workdir: str, limits: Limits, filt: Any, 
             os.close(fds[0])
         control.close()
         limit_cpu(float(job["wall"]))
-        filt.load()  # last: it forbids recvmsg and the set*id calls used above
     except BaseException:
         os._exit(SETUP_FAILED)
     _serve_channel(device, bool(job.get("session")))
