@@ -1,0 +1,138 @@
+"""Kernel cards: the deck proves itself, mistakes are named, errors point at the body's line.
+
+Answers run in the engine's worker process, which selects Triton's interpreter
+itself on the CPU; this process never imports Triton.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import torch
+
+from atlas_quiz.cards import AnswerSyntaxError, DeckError, check_syntax, load_deck
+from atlas_quiz.cards.answers import check_kernel_body
+from atlas_quiz.grading.kernel_guards import Guards, KernelFault
+from atlas_quiz.paths import builtin_decks_dir
+
+DECK = builtin_decks_dir() / "kernels_triton.toml"
+CARDS = {c.id: c for c in load_deck(DECK).cards}
+
+
+def test_the_deck_has_at_least_ten_kernel_cards_with_sources_and_explanations():
+    kernels = [c for c in CARDS.values() if c.kind == "kernel"]
+    assert len(kernels) >= 10
+    for card in kernels:
+        assert card.title_zh and card.explain and card.source.startswith(("000 §", "004 §"))
+        assert card.reject, f"{card.id} proves no classic mistake"
+
+
+@pytest.mark.parametrize("card_id", sorted(CARDS))
+def test_card_proves_and_names_each_mistake_as_itself(card_id, engine):
+    card = CARDS[card_id]
+    for answer in (card.reference, *card.accept):
+        res = engine.grade(card, answer, seed=0)
+        assert res.correct, f"{answer}\n-> {res.feedback}"
+    for reject in card.reject:
+        res = engine.grade(card, reject.answer, seed=0)
+        assert not res.correct, f"graded correct: {reject.answer}"
+        assert res.mistake == reject.why, f"named {res.mistake!r} for {reject.answer}"
+
+
+def test_an_error_in_the_body_is_reported_at_its_line(engine):
+    card = CARDS["kernel.softmax_row"]
+    body = "row = tl.program_id(0)\ncols = tl.arange(0, BLOCK)\nx = tl.load(x_ptr + colz)\n"
+    res = engine.grade(card, body, seed=0)
+    assert res.verdict == "error"
+    assert res.feedback.startswith("line 3: NameError: name 'colz' is not defined")
+
+
+def test_a_syntax_error_in_the_body_is_reported_at_its_line(engine):
+    res = engine.grade(CARDS["kernel.vector_add"], "pid = tl.program_id(0)\noffs = (pid *\n", seed=0)
+    assert res.verdict == "error" and res.stage == "parse"
+    assert "line 2" in res.feedback
+
+
+def test_an_empty_grid_store_leaves_the_output_unwritten_and_wrong(engine):
+    res = engine.grade(CARDS["kernel.vector_add"], "pid = tl.program_id(0)", seed=0)
+    assert res.verdict == "wrong" and "NaN" in res.feedback  # padded_empty starts as NaN
+
+
+def test_a_kernel_body_may_end_in_a_loop_but_an_expression_answer_may_not():
+    body = "acc = 0.0\nfor i in range(0, n, 4):\n    acc += i\n"
+    check_kernel_body(body)
+    check_kernel_body(textwrap.indent(body, "    "))  # pasted with the function's indentation
+    with pytest.raises(AnswerSyntaxError):
+        check_syntax(body)
+    with pytest.raises(AnswerSyntaxError) as info:
+        check_kernel_body("x = tl.load(p\ny = 1\n")
+    assert info.value.line is not None
+
+
+def test_a_kernel_card_whose_launcher_does_not_parse_is_a_deck_problem(tmp_path):
+    text = DECK.read_text(encoding="utf-8")
+    broken = text.replace("out = padded_empty(n, like=x)", "out = padded_empty(n, like=x", 1)
+    assert broken != text
+    path = tmp_path / "broken.toml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(DeckError) as info:
+        load_deck(path)
+    assert any(p.card == "kernel.vector_add" and p.field == "launcher" for p in info.value.problems)
+
+
+# --- the guard bands --------------------------------------------------------------------------
+
+def test_padded_input_equals_its_tensor_with_a_wider_row_stride_and_nan_around():
+    x = torch.randn(3, 5)
+    p = Guards().padded(x)
+    assert torch.equal(p, x) and p.stride(0) > 5
+    flat = p.as_strided((p.stride(0) * 3,), (1,), p.storage_offset() - 16)
+    assert torch.isnan(flat[:16]).all() and torch.isnan(flat[16 + 5:16 + 5 + 16]).all()
+
+
+def test_a_store_past_a_row_of_the_output_is_a_kernel_fault():
+    guards = Guards()
+    out = guards.padded_empty(2, 4)
+    out.fill_(1.0)
+    guards.check()  # writing the output itself is fine
+    out.as_strided((1,), (1,), out.storage_offset() + 4).fill_(2.0)  # one past the end of row 0
+    with pytest.raises(KernelFault, match="stored outside its output"):
+        guards.check()
+
+
+def test_nan_copied_from_an_inputs_padding_into_the_outputs_guard_is_caught():
+    guards = Guards()
+    x = guards.padded(torch.randn(6))
+    out = guards.padded_empty(6, like=x)
+    past_x = x.as_strided((4,), (1,), x.storage_offset() + 6)
+    out.as_strided((4,), (1,), out.storage_offset() + 6).copy_(past_x)  # NaN, but not our NaN
+    with pytest.raises(KernelFault):
+        guards.check()
+
+
+def test_a_row_index_past_the_last_row_lands_in_spare_rows():
+    guards = Guards()
+    out = guards.padded_empty(2, 3)
+    out.as_strided((3,), (1,), out.storage_offset() + 2 * out.stride(0)).fill_(0.0)  # row 2 of 2
+    with pytest.raises(KernelFault):
+        guards.check()
+
+
+def test_a_write_into_a_padded_input_is_a_kernel_fault():
+    guards = Guards()
+    x = guards.padded(torch.randn(4, 4))
+    x[1, 2] = 7.0
+    with pytest.raises(KernelFault, match="wrote into one of its inputs"):
+        guards.check()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int64])
+def test_guards_work_for_other_dtypes(dtype):
+    guards = Guards()
+    out = guards.padded_empty(3, like=torch.zeros(3, dtype=dtype))
+    out.fill_(1)
+    guards.check()
+    out.as_strided((1,), (1,), out.storage_offset() - 1).fill_(0)  # one before the start
+    with pytest.raises(KernelFault):
+        guards.check()
