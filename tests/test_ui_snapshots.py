@@ -23,8 +23,15 @@ def ui_db(tmp_path):
     return build_ui_db(tmp_path / "snap.db")
 
 
+async def _steady(pilot) -> None:
+    """A cursor that does not blink: a slow machine must not catch it half-way."""
+    pilot.app.screen.query_one(AnswerEditor).cursor_blink = False
+    await pilot.pause()
+
+
 async def _graded(pilot, text: str) -> None:
     app = pilot.app
+    await _steady(pilot)
     app.screen.query_one(AnswerEditor).load_text(text)
     await pilot.press("ctrl+s")
     for _ in range(500):
@@ -35,7 +42,7 @@ async def _graded(pilot, text: str) -> None:
 
 
 def test_a_new_expr_card_shows_formula_prompt_and_scope(snap_compare, ui_db):
-    assert snap_compare(make_app(ui_db), terminal_size=SIZE)
+    assert snap_compare(make_app(ui_db), terminal_size=SIZE, run_before=_steady)
 
 
 def test_a_wrong_answer_shows_verdict_feedback_reference_and_explanation(snap_compare, ui_db):
@@ -47,6 +54,7 @@ def test_a_wrong_answer_shows_verdict_feedback_reference_and_explanation(snap_co
 
 def test_a_parametric_shape_card_shows_its_drawn_code(snap_compare, ui_db):
     async def skip_one(pilot):
+        await _steady(pilot)
         await pilot.press("escape", "n")
 
     assert snap_compare(make_app(ui_db), terminal_size=SIZE, run_before=skip_one)
