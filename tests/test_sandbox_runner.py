@@ -9,6 +9,7 @@ import signal
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -168,6 +169,25 @@ def test_strict_mode_refuses_a_sandbox_that_shows_the_home(monkeypatch, tmp_path
     runner = StrictRunner("cpu")
     try:
         with pytest.raises(RunnerUnavailable, match="notes.txt"):
+            runner.wait_ready()
+    finally:
+        runner.close()
+
+
+@needs_bwrap
+@pytest.mark.sandbox
+def test_strict_mode_refuses_to_run_without_seccomp(monkeypatch, tmp_path):
+    fake = tmp_path / "no-seccomp"
+    fake.mkdir()
+    (fake / "pyseccomp.py").write_text("raise RuntimeError('Unable to find libseccomp')\n")
+    real = sandbox_mod.bwrap_args
+    package_parent = str(Path(sandbox_mod.__file__).resolve().parents[2])
+    monkeypatch.setattr(sandbox_mod, "bwrap_args", lambda *a, **k: [
+        *real(*a, **k)[:-2], "--ro-bind", str(fake), str(fake),
+        "--setenv", "PYTHONPATH", f"{fake}:{package_parent}", *real(*a, **k)[-2:]])
+    runner = StrictRunner("cpu")
+    try:
+        with pytest.raises(RunnerUnavailable, match="seccomp is unavailable"):
             runner.wait_ready()
     finally:
         runner.close()

@@ -331,6 +331,8 @@ def main(argv: list[str] | None = None) -> None:
                         "(the sandbox is a user namespace: one child at a time)")
     args = parser.parse_args(argv)
     control = socket.socket(fileno=args.control_fd)
+    # The host paths to look for come over the socket, not argv: children may read our cmdline.
+    hidden = json.loads(control.recv(1 << 20) or b"{}").get("hidden", [])
     torch.set_num_threads(1)  # NPROC=0 forbids the OpenMP pool's threads in CPU children
     # What answers may need is imported now: a filtered child could not run ldconfig, and
     # each child would pay the import again.
@@ -348,8 +350,6 @@ def main(argv: list[str] | None = None) -> None:
     zygote = Zygote(control, args.device, args.memory_mb, uids, filt)
     if uids != [None]:
         zygote.make_workdirs()
-    # The host paths to look for come over the socket, not argv: children may read our cmdline.
-    hidden = json.loads(control.recv(1 << 20) or b"{}").get("hidden", [])
     checks = zygote.self_test(hidden)
     gc.freeze()  # children then leave the zygote's objects alone: fewer copy-on-write pages
     zygote.report({"op": "ready", "pid": os.getpid(), "torch": torch.__version__,
