@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -120,6 +121,16 @@ def test_as_root_children_keep_only_the_capabilities_to_change_uid():
     added = [args[i + 1] for i, a in enumerate(args) if a == "--cap-add"]
     assert sorted(added) == ["CAP_SETGID", "CAP_SETUID"]
     assert "--unshare-net" in args and "--unshare-user" not in args
+
+
+@needs_bwrap
+@pytest.mark.sandbox
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="no system Python in /usr/bin")
+def test_a_python_outside_the_bound_directories_starts_in_the_sandbox():
+    args = bwrap_args("cpu", python="/usr/bin/python3")
+    run = subprocess.run(["bwrap", *args, "--", "/usr/bin/python3", "-c", "print('started')"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "started", run.stderr
 
 
 # --- failing closed ---------------------------------------------------------------------------
