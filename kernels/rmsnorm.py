@@ -11,7 +11,7 @@ Forward: one program per row; a row of up to ``MAX_FUSED`` elements is one block
 a longer one is read twice (sum of squares, then the writes). ``rstd`` is saved
 per row for the backward pass.
 
-Backward: a fixed number of programs (one per SM on a GPU), each owning a
+Backward: a fixed number of programs (two per SM on a GPU), each owning a
 contiguous run of rows. ``dw`` needs a sum over all rows: each program keeps
 its partial sum in registers (one-block rows) or in its own row of a partial
 buffer (longer rows), and the launcher adds the partials: no atomics, and the
@@ -167,9 +167,14 @@ def rmsnorm_forward(x: torch.Tensor, w: torch.Tensor, eps: float = 1e-6,
 
 
 def programs_for(device: torch.device, n_rows: int) -> int:
-    """How many programs share the rows of a backward pass: one per SM on a GPU."""
+    """How many programs share the rows of a backward pass: two per SM on a GPU.
+
+    Two, so that one program's loads overlap the other's reduction; more would
+    grow the partial sums of ``dw`` that the launcher then adds up.
+    """
     if device.type == "cuda":
-        return max(1, min(n_rows, torch.cuda.get_device_properties(device).multi_processor_count))
+        sms = torch.cuda.get_device_properties(device).multi_processor_count
+        return max(1, min(n_rows, 2 * sms))
     return max(1, min(n_rows, 4))
 
 

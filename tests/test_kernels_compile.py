@@ -61,19 +61,26 @@ class CompileOnly:
 
     def __call__(self, *args: object, num_warps: int = 4, num_stages: int = 3, **kwargs: object):
         import triton
-        from triton.backends.compiler import GPUTarget
+        from triton.backends.compiler import BaseBackend, GPUTarget
         from triton.compiler import ASTSource
-        from triton.runtime.jit import mangle_type
+        from triton.runtime.jit import native_specialize_impl
 
         bound = inspect.signature(self.fn.fn).bind(*args, **kwargs)
         signature: dict[str, str] = {}
-        constexprs: dict[str, object] = {}
-        for param in self.fn.params:
+        constexprs: dict[object, object] = {}
+        attrs: dict[tuple[int, ...], list] = {}
+        for i, param in enumerate(self.fn.params):
             value = bound.arguments[param.name]
-            signature[param.name] = "constexpr" if param.is_constexpr else mangle_type(value)
-            if param.is_constexpr:
+            # As a launch would: ints of 1 become constants, 16-aligned pointers and
+            # multiples of 16 are marked divisible (what lets loads be vectorised).
+            kind, key = ("constexpr", None) if param.is_constexpr else \
+                native_specialize_impl(BaseBackend, value, False, True, True)
+            signature[param.name] = kind
+            if kind == "constexpr":
                 constexprs[param.name] = value
-        src = ASTSource(fn=self.fn, signature=signature, constexprs=constexprs)
+            elif key == "D":
+                attrs[(i,)] = [["tt.divisibility", 16]]
+        src = ASTSource(fn=self.fn, signature=signature, constexprs=constexprs, attrs=attrs)
         options = {"num_warps": num_warps, "num_stages": num_stages}
         compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
         assert "cubin" in compiled.asm
@@ -178,8 +185,23 @@ def compile_all() -> dict[str, str]:
 # --- the tests: run the child once, read its verdict per case ------------------------------------
 
 @pytest.fixture(scope="session")
-def compiled() -> dict[str, str]:
-    """The child's results (it compiles with the interpreter off, in a process of its own)."""
+def compiled(tmp_path_factory) -> dict[str, str]:
+    """The child's results (it compiles with the interpreter off, in a process of its own).
+
+    Under pytest-xdist the first worker runs the child and the others read its results.
+    """
+    from filelock import FileLock
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _compile_in_child()
+    shared = tmp_path_factory.getbasetemp().parent / "kernels_compiled.json"  # this run's, shared
+    with FileLock(f"{shared}.lock"):
+        if not shared.is_file():
+            shared.write_text(json.dumps(_compile_in_child()))
+        return json.loads(shared.read_text())
+
+
+def _compile_in_child() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
     proc = subprocess.run([sys.executable, __file__], capture_output=True, text=True, env=env,
