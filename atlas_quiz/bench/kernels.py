@@ -97,10 +97,15 @@ def measure(name: str, factory: Callable[..., dict], shape: tuple[int, int], dty
         row["copy"] = round(2 * src.numel() * src.element_size() / timer(lambda: dst.copy_(src)) * 1e-6, 1)
     for contender in CONTENDERS:
         fn = entry.get(contender)
+        row[contender] = None
         if fn is None or (contender == "compiled" and not compiled):
-            row[contender] = None
             continue
-        row[contender] = round(work / timer(fn) * scale, 2 if row["unit"] == "TFLOP/s" else 1)
+        try:
+            row[contender] = round(work / timer(fn) * scale, 2 if row["unit"] == "TFLOP/s" else 1)
+        except Exception as exc:  # a baseline out of memory must not sink the other rows
+            if contender == "triton":
+                raise
+            row.setdefault("errors", {})[contender] = f"{type(exc).__name__}: {str(exc)[:200]}"
     if row.get("copy") and row["triton"]:
         row["triton_of_copy"] = round(row["triton"] / row["copy"], 3)
     if row.get("compiled") and row["triton"]:
@@ -115,8 +120,16 @@ def run(names: list[str], shapes: list[tuple[int, int]], dtypes: list[str], devi
     unknown = [n for n in names if n not in table]
     if unknown:
         raise SystemExit(f"unknown kernel benchmark(s) {unknown}; known: {', '.join(table)}")
-    return [measure(name, table[name], shape, dt, device, timer, compiled)
-            for name in names for shape in shapes for dt in dtypes]
+    rows = []
+    for name in names:
+        for shape in shapes:
+            for dt in dtypes:
+                rows.append(measure(name, table[name], shape, dt, device, timer, compiled))
+                if device.startswith("cuda"):
+                    import torch
+
+                    torch.cuda.empty_cache()  # the next row starts from free memory
+    return rows
 
 
 def _cell(v: Any) -> str:
@@ -142,6 +155,19 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "all_correct": all(r["correct"] for r in rows)}
 
 
+def _allow_recompiles() -> None:
+    """Let torch.compile specialise to every shape and dtype of the run.
+
+    Past its recompile limit (8 per function) it would quietly run eager code,
+    and the "compiled" column would not be what it says.
+    """
+    import torch._dynamo
+
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(torch._dynamo.config, name):
+            setattr(torch._dynamo.config, name, 256)
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m atlas_quiz.bench kernels",
                                      description=__doc__.split("\n\n")[0])
@@ -165,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import triton
 
+    _allow_recompiles()
     names = [s for s in args.only.split(",") if s] or list(benchmarks())
     shapes = [tuple(int(x) for x in s.lower().split("x")) for s in args.shapes.split(",") if s]
     dtypes = [s for s in args.dtypes.split(",") if s]
