@@ -21,6 +21,7 @@ from atlas_quiz.grading import sandbox as sandbox_mod
 from atlas_quiz.grading.framing import FrameError, recv, send
 from atlas_quiz.grading.sandbox import UID_BASE, StrictRunner, bwrap_args, judge_checks
 from atlas_quiz.grading.wire import decode, encode
+from atlas_quiz.grading.worker import AnswerCrashed
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
                                  reason="strict mode needs bubblewrap (bwrap), which is not installed")
@@ -263,6 +264,17 @@ def test_two_children_running_at_once_have_different_uids(strict):
     for t in threads:
         t.join()
     assert len(out) == 2 and out[0] != out[1]
+
+
+@pytest.mark.sandbox
+def test_a_session_child_answers_requests_in_turn_and_is_replaced_after_a_crash(strict):
+    pid = "torch.tensor(__import__('os').getpid())"
+    with strict.runner.session(wall=30) as child:
+        first, second = int(run_code(child, pid)), int(run_code(child, pid))
+        with pytest.raises(AnswerCrashed):
+            run_code(child, "__import__('os')._exit(5)")
+        third = int(run_code(child, pid))
+    assert first == second != third
 
 
 @pytest.mark.sandbox
