@@ -37,7 +37,8 @@ def resolve_device(device: str) -> str:
 class Engine:
     """Grades answers; create once, grade many (the runner stays warm), then ``close``.
 
-    ``timeout`` bounds one answer's run (all its trials), ``memory_mb`` its memory.
+    ``timeout`` bounds one answer's run (all its trials), ``memory_mb`` its memory;
+    ``jobs`` is how many answers :meth:`grade_many` runs at once in strict mode.
     """
 
     def __init__(self, mode: str = "own", device: str = "auto", *, timeout: float = 5.0,
