@@ -136,3 +136,20 @@ def test_guards_work_for_other_dtypes(dtype):
     out.as_strided((1,), (1,), out.storage_offset() - 1).fill_(0)  # one before the start
     with pytest.raises(KernelFault):
         guards.check()
+
+
+@pytest.mark.sandbox
+@pytest.mark.xfail(reason="the strict zygote imports triton before selecting the interpreter; "
+                          "it should call atlas_quiz.grading.kernel.prepare(device) instead",
+                   strict=False)
+def test_a_kernel_card_grades_in_strict_mode():
+    import shutil
+
+    from atlas_quiz.grading import Engine
+
+    if shutil.which("bwrap") is None:
+        pytest.skip("strict mode needs bubblewrap (bwrap), which is not installed")
+    card = CARDS["kernel.softmax_row"]
+    with Engine("strict", "cpu", timeout=10.0) as engine:
+        assert engine.grade(card, card.reference, seed=0).correct
+        assert engine.grade(card, card.reject[2].answer, seed=0).mistake == card.reject[2].why

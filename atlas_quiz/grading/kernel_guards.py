@@ -50,7 +50,7 @@ class Guards:
     def padded(self, t: torch.Tensor) -> torch.Tensor:
         """A copy of ``t`` whose rows sit in a NaN-filled buffer with guards around them."""
         buf, view = _guarded(t.shape, t.dtype, t.device, _INPUT)
-        view.copy_(t)
+        view.copy_(t.detach())
         self.inputs.append((buf, buf.clone()))
         return view
 
