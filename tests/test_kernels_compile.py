@@ -167,7 +167,13 @@ def _compile_error_line() -> None:
 
 
 def compile_all() -> dict[str, str]:
-    """Every case, compiled; ``"ok"`` or the error's first line."""
+    """Every case, compiled; ``"ok"`` or the error's first line (``__skip__``: no API for it)."""
+    try:  # the ahead-of-time API this file drives (Triton 3.9); older releases spell it otherwise
+        from triton.backends.compiler import BaseBackend, GPUTarget  # noqa: F401
+        from triton.compiler import ASTSource  # noqa: F401
+        from triton.runtime.jit import native_specialize_impl  # noqa: F401
+    except ImportError as exc:
+        return {"__skip__": f"this Triton cannot be driven ahead of time here: {exc}"}
     results: dict[str, str] = {}
     jobs = {f"{p.stem}-{name}": (_compile_kernel_file, (p, dt))
             for p in kernel_files() for name, dt in DTYPES.items()}
@@ -212,6 +218,8 @@ def _compile_in_child() -> dict[str, str]:
 
 @pytest.mark.parametrize("case", _cases())
 def test_compiles_for_h100(case, compiled):
+    if "__skip__" in compiled:
+        pytest.skip(compiled["__skip__"])
     assert compiled.get(case) == "ok", compiled.get(case, "the child did not try this case")
 
 
