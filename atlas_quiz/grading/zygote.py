@@ -335,11 +335,12 @@ def main(argv: list[str] | None = None) -> None:
     hidden = json.loads(control.recv(1 << 20) or b"{}").get("hidden", [])
     torch.set_num_threads(1)  # NPROC=0 forbids the OpenMP pool's threads in CPU children
     # What answers may need is imported now: a filtered child could not run ldconfig, and
-    # each child would pay the import again.
+    # each child would pay the import again. Kernel cards pick Triton's interpreter or
+    # compiler for the device before Triton is imported.
     with contextlib.suppress(ImportError):
-        import triton.language  # noqa: F401
-    with contextlib.suppress(ImportError):
-        from . import kernel  # noqa: F401
+        from .kernel import prepare
+
+        prepare(args.device)
     uids: list[int | None] = [int(u) for u in args.uids.split(",") if u] or [None]
     try:
         filt = build_filter()
