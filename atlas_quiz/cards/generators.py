@@ -29,6 +29,7 @@ __all__ = [
     "DimExpr",
     "DimRule",
     "GeneratorError",
+    "dim_expr",
     "InputSpec",
     "parse_dim_rule",
     "parse_generator",
@@ -138,7 +139,7 @@ def _eval_int(node: ast.AST, env: dict[str, int]) -> int:
     raise GeneratorError(f"cannot evaluate {ast.unparse(node)!r}")
 
 
-def _dim_expr(node: ast.AST, text: str) -> DimExpr:
+def dim_expr(node: ast.AST, text: str) -> DimExpr:
     """Read one dimension: a symbol, an int, arithmetic of those, or ``n>=K``."""
     if isinstance(node, ast.Compare):
         if (len(node.ops) == 1 and isinstance(node.ops[0], ast.GtE)
@@ -216,20 +217,20 @@ def parse_generator(text: str) -> InputSpec:
     dims: tuple[DimExpr, ...] = ()
     int_args: tuple[DimExpr, ...] = ()
     if info.positional == "dims":
-        dims = tuple(_dim_expr(a, text) for a in args)
+        dims = tuple(dim_expr(a, text) for a in args)
         if name in ("spd", "orthogonal") and not dims:
             raise GeneratorError(f"{text!r}: {name}() needs at least the matrix size n")
     elif info.positional == "one_dim":
         if len(args) != 1:
             raise GeneratorError(f"{text!r}: {name}() takes exactly one size, like {name}(n)")
-        dims = (_dim_expr(args[0], text),)
+        dims = (dim_expr(args[0], text),)
     elif info.positional == "int_then_shape":
         if not (2 <= len(args) <= 3) or not isinstance(args[-1], ast.Tuple):
             raise GeneratorError(
                 f"{text!r}: expected randint(high, (shape...)) or randint(low, high, (shape...)), "
                 "e.g. randint(C, (B,))")
-        int_args = tuple(_dim_expr(a, text) for a in args[:-1])
-        dims = tuple(_dim_expr(a, text) for a in args[-1].elts)
+        int_args = tuple(dim_expr(a, text) for a in args[:-1])
+        dims = tuple(dim_expr(a, text) for a in args[-1].elts)
     return InputSpec(source=src, name=name, dims=dims, int_args=int_args, keywords=keywords)
 
 
@@ -274,4 +275,4 @@ def parse_dim_rule(value: object) -> DimRule:
     except SyntaxError:
         raise GeneratorError(
             f"{value!r} does not parse: expected 'even', '>=K', '<=K' or an expression like 'h*k'") from None
-    return DimRule(derived=_dim_expr(node, value))
+    return DimRule(derived=dim_expr(node, value))

@@ -14,6 +14,7 @@ from .answers import AnswerSyntaxError, check_kernel_body, check_syntax
 from .generators import GeneratorError, parse_dim_rule, parse_generator
 from .latex import latex_problem
 from .model import KINDS, Card, Deck, Reject
+from .params import fill_params
 from .schema import (
     COMMON_REQUIRED,
     FIELD_TYPES,
@@ -291,7 +292,8 @@ def _content_problems(raw: dict[str, Any], kind: str) -> list[tuple[str, str]]:
         out.extend(_syntax_problems(raw))
     if kind in ("shape", "output"):
         try:
-            compile(_fill_params(raw["code"], raw.get("params", {})), "<code>", "exec")
+            compile(fill_params(raw["code"], {k: v[0] for k, v in raw.get("params", {}).items()}),
+                    "<code>", "exec")
         except SyntaxError as exc:
             out.append(("code", f"SyntaxError on line {exc.lineno}: {exc.msg}"))
         for name in raw.get("params", {}):
@@ -324,13 +326,6 @@ def _syntax_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
         except AnswerSyntaxError as exc:
             out.append((fld, f"does not parse: {exc}"))
     return out
-
-
-def _fill_params(text: str, params: dict[str, Any]) -> str:
-    """Substitute each parameter's low value, for a syntax check."""
-    for name, (low, _high) in params.items():
-        text = text.replace("{" + name + "}", str(low))
-    return text
 
 
 def _build(raw: dict[str, Any], deck: str) -> Card:

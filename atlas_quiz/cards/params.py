@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import random
 import re
 
+from .generators import GeneratorError, dim_expr
 from .model import Card, Reject
 
 __all__ = ["draw_params", "fill_params", "instantiate"]
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\{([^{}\n]+)\}")
 
 
 def draw_params(card: Card, seed: int) -> dict[str, int]:
@@ -18,10 +20,24 @@ def draw_params(card: Card, seed: int) -> dict[str, int]:
     return {name: rng.randint(low, high) for name, (low, high) in card.params.items()}
 
 
+def _value(inner: str, values: dict[str, int]) -> str | None:
+    """``B`` or integer arithmetic over parameters (``B+1``, ``2*C``, ``(H-k)//s + 1``), else None."""
+    try:
+        expr = dim_expr(ast.parse(inner.strip(), mode="eval").body, inner)
+    except (SyntaxError, GeneratorError):
+        return None
+    if not expr.symbols or expr.minimum is not None or not set(expr.symbols) <= set(values):
+        return None
+    return str(expr.evaluate(values))
+
+
 def fill_params(text: str, values: dict[str, int]) -> str:
-    """Replace ``{NAME}`` for each drawn parameter; other braces are left alone."""
-    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0),
-                            text)
+    """Replace ``{B}`` or ``{B+1}`` (integer arithmetic over drawn parameters); other braces stay."""
+    def sub(m: re.Match) -> str:
+        value = _value(m.group(1), values)
+        return m.group(0) if value is None else value
+
+    return _PLACEHOLDER.sub(sub, text)
 
 
 def instantiate(card: Card, seed: int) -> Card:

@@ -60,7 +60,10 @@ def prove_card(engine: Engine, card: Card) -> Proof:
                 continue
             proof.answers += 1
             at = f" (seed {seed})" if card.params else ""
-            if should_pass and not res.correct:
+            if res.stage == "parse" and card.kind in ("shape", "output", "symbolic"):
+                # an answer the grader cannot read proves nothing about the card
+                proof.problems.append(f"{label}{at} does not parse: {res.feedback}")
+            elif should_pass and not res.correct:
                 proof.problems.append(f"{label}{at} should be correct but is {res.verdict}: "
                                       f"{res.feedback}")
             elif not should_pass and res.correct and label != "code":

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from ..cards import Card
-from .program import compile_answer, describe_error
+from .program import compile_answer, describe_error, quiet
 from .result import GradeResult
 from .shape_cards import ERROR, parse_shape
 
@@ -129,7 +129,8 @@ def expected_output(card: Card) -> tuple[Any, str]:
     fn = compile_answer(card.code, [])
     try:
         torch.manual_seed(0)
-        return fn(), ""
+        with quiet():
+            return fn(), ""
     except Exception as exc:
         return ERROR, describe_error(exc)[0]
 

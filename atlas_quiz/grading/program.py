@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import math
 import traceback
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -15,9 +17,17 @@ import torch.nn.functional as F
 from ..cards import AnswerSyntaxError, answer_function
 from ..cards.answers import FUNCTION_NAME
 
-__all__ = ["ANSWER_FILE", "AnswerSyntaxError", "compile_answer", "describe_error", "scope"]
+__all__ = ["ANSWER_FILE", "AnswerSyntaxError", "compile_answer", "describe_error", "quiet", "scope"]
 
 ANSWER_FILE = "<answer>"
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence warnings while deck code runs in the grader: they are not the learner's business."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def scope() -> dict[str, Any]:

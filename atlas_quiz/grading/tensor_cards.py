@@ -13,7 +13,7 @@ from ..cards import AnswerSyntaxError, Card, check_syntax
 from ..cards.answers import check_kernel_body
 from .compare import Difference, first_difference
 from .inputs import Trial, build_trials
-from .program import compile_answer, describe_error
+from .program import compile_answer, describe_error, quiet
 from .result import GradeResult
 from .wire import decode, digest, encode
 from .worker import AnswerCrashed, AnswerTimeout
@@ -55,8 +55,9 @@ def run_trusted(code: str, trial: Trial) -> Outcome:
     """Run deck code (a reference or a known mistake) here, on copies of the trial's inputs."""
     names = list(trial.args)
     try:
-        fn = compile_answer(code, names)
-        value = fn(*(_clone(trial.args[n]) for n in names))
+        with quiet():
+            fn = compile_answer(code, names)
+            value = fn(*(_clone(trial.args[n]) for n in names))
     except Exception as exc:
         message, line = describe_error(exc)
         return Outcome(error=message, line=line)
