@@ -184,3 +184,10 @@ def test_dims_rules_are_validated(tmp_path):
     text = CARD_HEAD + 'inputs = { x = "randn(B, D)" }\nreference = "x"\ndims = { D = "h*q" }\n'
     (p,) = problems_of(tmp_path, text)
     assert p.field == "dims.D" and "unknown symbols" in p.message
+
+
+def test_placeholders_take_integer_arithmetic_over_parameters():
+    from atlas_quiz.cards import fill_params
+
+    text = r"({N} + 1, {2*N}, {(N - 3)//2 + 1}) \frac{a}{b} {x} {N>=2}"
+    assert fill_params(text, {"N": 9}) == r"(9 + 1, 18, 4) \frac{a}{b} {x} {N>=2}"

@@ -216,3 +216,11 @@ def test_formula_parser_refuses_anything_but_maths(text, message):
 def test_caret_and_implicit_products_are_understood():
     x = parse_formula("2x^2 + 3(x+1)", {"x": "real"})
     assert str(x.expand()) == "2*x**2 + 3*x + 3"
+
+
+def test_deck_check_reports_an_answer_the_grader_cannot_read(engine):
+    from atlas_quiz.grading import prove_card
+
+    c = card(kind="shape", code="torch.randn(2, 3)", accept=("(2, 3)",), reject=(Reject("(2, B)"),))
+    proof = prove_card(engine, c)
+    assert not proof.ok and "does not parse" in proof.problems[0]
