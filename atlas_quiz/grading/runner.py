@@ -156,6 +156,25 @@ def _forbid_processes() -> None:
         pass
 
 
+def warm_up() -> None:
+    """Pay the first-call costs an answer would otherwise hit (seconds for ``torch.func``).
+
+    ``torch.func``'s first transform and the first distribution build lazily
+    loaded machinery; without this, a learner's first such answer could run
+    past the time limit on a busy machine.
+    """
+    import torch.distributions as D
+    import torch.func
+
+    x = torch.ones(3, requires_grad=True)
+    torch.func.grad(lambda t: (t * t).sum())(x.detach())
+    torch.func.jacrev(torch.sin)(x.detach())
+    torch.autograd.grad((x * x).sum(), x)
+    D.MultivariateNormal(torch.zeros(2), torch.eye(2)).log_prob(torch.zeros(2))
+    D.Categorical(probs=torch.ones(3) / 3).entropy()
+    torch.linalg.svd(torch.eye(3))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``own``-mode worker: protocol on the original stdin/stdout."""
     parser = argparse.ArgumentParser(description="atlas-quiz answer worker (own mode)")
@@ -168,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(null, fd)
     sys.stdout = sys.stderr = io.TextIOWrapper(open(os.devnull, "wb"))  # noqa: SIM115
     torch.set_num_threads(1)
+    warm_up()
     if args.device.startswith("cuda"):
         torch.zeros(1, device=args.device)  # pay CUDA's start-up before saying ready
     else:
