@@ -109,7 +109,8 @@ def bwrap_args(device: str = "cpu", *, rootless: bool = False, python: str | Non
     if rootless:
         args += ["--unshare-user", "--disable-userns", "--uid", "65534", "--gid", "65534",
                  "--perms", "0555", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-                 "--perms", "0700", "--size", str(TMP_BYTES), "--tmpfs", "/tmp/work"]
+                 "--perms", "0700", "--size", str(TMP_BYTES), "--tmpfs", "/tmp/work",
+                 "--setenv", "TMPDIR", "/tmp/work"]  # the zygote's own temp files: never answer data
     else:  # /tmp itself is root's; the zygote makes /tmp/u<uid> per child uid
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
                  "--perms", "0711", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]

@@ -98,6 +98,7 @@ def _spare(link: int, uid: int | None, workdir: str, limits: Limits, filt: Any, 
     try:
         _become_spare(link, uid, workdir, limits, filt, device)
         control = socket.socket(fileno=LINK_FD)
+        control.send(b"ready")
     except BaseException:
         os._exit(SETUP_FAILED)
     message, fds, _, _ = socket.recv_fds(control, 4096, 1)
@@ -134,7 +135,8 @@ class Zygote:
     uids: list[int | None]
     filt: Any
     free: deque = field(default_factory=deque)
-    spares: deque = field(default_factory=deque)
+    starting: dict = field(default_factory=dict)  # link fd -> a spare still getting ready
+    spares: deque = field(default_factory=deque)  # spares ready for a job
     queue: deque = field(default_factory=deque)
     children: dict[int, _Child] = field(default_factory=dict)
     setup_failures: int = 0
@@ -175,7 +177,27 @@ class Zygote:
         theirs.close()
         child = _Child(pid, uid, ours)
         self.children[pid] = child
-        self.spares.append(child)
+        self.starting[ours.fileno()] = child
+
+    def spare_ready(self, fd: int) -> None:
+        """A starting spare spoke: it is ready (or, on end of file, dead and soon reaped)."""
+        child = self.starting.pop(fd)
+        assert child.link is not None
+        try:
+            ready = child.link.recv(16) == b"ready"
+        except OSError:
+            ready = False
+        if ready:
+            self.spares.append(child)
+
+    def fill(self) -> None:
+        """Fork spares for every free uid and wait until they are ready (before the first job)."""
+        while self.free:
+            self.spawn_spare(self.free.popleft())
+        while self.starting:
+            ready, _, _ = select.select(list(self.starting), [], [])
+            for fd in ready:
+                self.spare_ready(fd)
 
     def assign(self, job: tuple[int, int, float, bool], spare: _Child) -> None:
         """Hand a job's channel to a spare; the wall-clock deadline starts now."""
@@ -244,6 +266,7 @@ class Zygote:
                 if child in self.spares:
                     self.spares.remove(child)
                 if child.link is not None:
+                    self.starting.pop(child.link.fileno(), None)
                     child.link.close()
                 if code == SETUP_FAILED:
                     self.setup_failures += 1
@@ -278,7 +301,11 @@ class Zygote:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         try:
             while True:
-                ready, _, _ = select.select([self.control, wake_r], [], [], self.tick())
+                timeout = self.tick()
+                ready, _, _ = select.select([self.control, wake_r, *self.starting], [], [], timeout)
+                for fd in ready:
+                    if fd in self.starting:
+                        self.spare_ready(fd)
                 if wake_r in ready:
                     os.read(wake_r, 4096)
                 if self.control in ready:
@@ -341,6 +368,7 @@ def main(argv: list[str] | None = None) -> None:
         from .kernel import prepare
 
         prepare(args.device)
+    runner.warm_up()  # torch.func's lazy machinery: once here, not in every child
     uids: list[int | None] = [int(u) for u in args.uids.split(",") if u] or [None]
     try:
         filt = build_filter()
@@ -353,6 +381,10 @@ def main(argv: list[str] | None = None) -> None:
         zygote.make_workdirs()
     checks = zygote.self_test(hidden)
     gc.freeze()  # children then leave the zygote's objects alone: fewer copy-on-write pages
+    zygote.fill()  # "ready" means a warm spare waits for each of the first answers
+    if len(zygote.spares) < len(uids):
+        zygote.report({"op": "ready", "error": "a sandbox child could not get ready for answers"})
+        return
     zygote.report({"op": "ready", "pid": os.getpid(), "torch": torch.__version__,
                    "device": args.device, "checks": checks})
     zygote.serve()
