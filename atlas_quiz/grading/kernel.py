@@ -28,6 +28,7 @@ import importlib.util
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 import textwrap
 import traceback
@@ -65,9 +66,14 @@ def select_interpreter(device: str) -> bool:
 
     A CPU tensor can only be interpreted. Triton reads ``TRITON_INTERPRET`` when
     it is imported (its math functions) and at each ``@triton.jit``: call this
-    before the first ``import triton`` of the process.
+    before the first ``import triton`` of the process. Raises RuntimeError when
+    Triton is already imported uninterpreted: its own ``@jit`` helpers (``tl.max``,
+    ``tl.sum``) would then fail in every kernel with a message that blames the kernel.
     """
-    if not device.startswith("cuda"):
+    if not device.startswith("cuda") and os.environ.get("TRITON_INTERPRET") != "1":
+        if "triton" in sys.modules:
+            raise RuntimeError("Triton was imported before its interpreter was selected: call "
+                               "atlas_quiz.grading.kernel.select_interpreter(device) first")
         os.environ["TRITON_INTERPRET"] = "1"
     return os.environ.get("TRITON_INTERPRET") == "1"
 

@@ -187,6 +187,11 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(null, fd)
     sys.stdout = sys.stderr = io.TextIOWrapper(open(os.devnull, "wb"))  # noqa: SIM115
     torch.set_num_threads(1)
+    # Triton picks interpreter or compiler when it is imported, and torch.func's warm-up
+    # imports it: kernel cards need the choice made first.
+    from .kernel import select_interpreter
+
+    select_interpreter(args.device)
     warm_up()
     if args.device.startswith("cuda"):
         torch.zeros(1, device=args.device)  # pay CUDA's start-up before saying ready
