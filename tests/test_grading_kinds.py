@@ -224,3 +224,22 @@ def test_deck_check_reports_an_answer_the_grader_cannot_read(engine):
     c = card(kind="shape", code="torch.randn(2, 3)", accept=("(2, 3)",), reject=(Reject("(2, B)"),))
     proof = prove_card(engine, c)
     assert not proof.ok and "does not parse" in proof.problems[0]
+
+
+def test_torch_return_types_cross_as_tuples(engine):
+    c = card(inputs={"A": "randn(n, n)"}, reference="tuple(torch.linalg.qr(A))")
+    assert engine.grade(c, "torch.linalg.qr(A)").correct
+    m = card(inputs={"x": "randn(B, n)"}, reference="(x.max(0).values, x.max(0).indices)")
+    assert engine.grade(m, "torch.max(x, 0)").correct
+
+
+def test_an_answer_may_end_in_a_with_block(engine):
+    c = card(inputs={"x": "randn(n)"}, reference="x * 2")
+    assert engine.grade(c, "with torch.no_grad():\n    y = x * 2\n    return y").correct
+
+
+@pytest.mark.parametrize("text", ["error", "RuntimeError", "raises", "It raises.", "torch.OutOfMemoryError"])
+def test_error_answers_are_understood_by_shape_and_output_cards(engine, text):
+    bad = card(kind="shape", code="torch.randn(3, 4) + torch.randn(3)")
+    out = card(kind="output", code="torch.randn(3, 4) + torch.randn(3)")
+    assert engine.grade(bad, text).correct and engine.grade(out, text).correct

@@ -55,11 +55,13 @@ def _body(text: str) -> list[ast.stmt]:
 
 
 def _always_returns(stmt: ast.stmt) -> bool:
-    """An if/else whose every branch returns also ends the answer."""
+    """An if/else whose every branch returns, or a ``with`` block that returns, ends the answer."""
     if isinstance(stmt, ast.Return):
         return True
     if isinstance(stmt, ast.If):
         return bool(stmt.orelse) and _always_returns(stmt.body[-1]) and _always_returns(stmt.orelse[-1])
+    if isinstance(stmt, ast.With):
+        return _always_returns(stmt.body[-1])
     return False
 
 

@@ -20,7 +20,7 @@ import torch
 from ..cards import Card
 from .program import compile_answer, describe_error, quiet
 from .result import GradeResult
-from .shape_cards import ERROR, parse_shape
+from .shape_cards import ERROR, is_error_answer, parse_shape
 
 __all__ = ["Literal", "TensorLiteral", "expected_output", "grade_output_card", "parse_literal"]
 
@@ -52,7 +52,7 @@ def parse_literal(text: str) -> Any:
     s = _strip_printed(text)
     if len(s) > _MAX_LEN:
         raise Literal(f"the answer is longer than {_MAX_LEN} characters")
-    if s.lower() in ("error", "raises", "an error"):
+    if is_error_answer(s):
         return ERROR
     try:
         node = ast.parse(s, mode="eval").body

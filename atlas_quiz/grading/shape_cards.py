@@ -13,17 +13,23 @@ from .program import compile_answer, describe_error, quiet
 from .result import GradeResult
 from .tensor_cards import CardError
 
-__all__ = ["ERROR", "expected_shape", "grade_shape_card", "parse_shape"]
+__all__ = ["ERROR", "expected_shape", "grade_shape_card", "is_error_answer", "parse_shape"]
 
 ERROR = "error"
-_ERROR_WORDS = {"error", "err", "raises", "exception", "runtimeerror", "an error", "it raises"}
+_ERROR_WORDS = {"error", "err", "raises", "exception", "an error", "it raises", "it errors"}
+
+
+def is_error_answer(text: str) -> bool:
+    """``error``, ``raises``, ``RuntimeError`` and the like: the learner says the code fails."""
+    s = text.strip().rstrip(".").strip()
+    return s.lower() in _ERROR_WORDS or re.fullmatch(r"(torch\.)?[A-Z]?[A-Za-z]*(Error|Exception)", s) is not None
 
 
 def parse_shape(text: str) -> tuple[int, ...] | str:
     """Read ``(8, 16)``, ``8,16``, ``8 x 16``, ``[8, 16]``, ``torch.Size([8, 16])`` or ``error``."""
-    s = text.strip().rstrip(".").strip()
-    if s.lower() in _ERROR_WORDS:
+    if is_error_answer(text):
         return ERROR
+    s = text.strip().rstrip(".").strip()
     s = re.sub(r"^(torch\.)?Size\s*\(\s*(.*)\s*\)$", r"\2", s, flags=re.S)
     s = s.strip()
     if s and s[0] in "([" and s[-1] in ")]":

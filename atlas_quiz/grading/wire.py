@@ -66,9 +66,11 @@ def encode(value: Any, chunks: list[bytes], depth: int = 0) -> dict[str, Any]:
         return _number(value)
     if type(value) is str:
         return {"t": "str", "v": value[:_MAX_STR]}
-    if type(value) in (tuple, list) and depth < _MAX_DEPTH:
+    if isinstance(value, (tuple, list)) and depth < _MAX_DEPTH:
+        # namedtuples and torch's return types (torch.max(x, 0)) cross as plain tuples
+        kind = "list" if isinstance(value, list) else "tuple"
         items = list(value)[:_MAX_ITEMS + 1]
-        return {"t": type(value).__name__, "items": [encode(v, chunks, depth + 1) for v in items]}
+        return {"t": kind, "items": [encode(v, chunks, depth + 1) for v in items]}
     return {"t": "other", "type": type(value).__name__}
 
 
