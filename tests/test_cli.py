@@ -142,3 +142,8 @@ def test_grade_batch_keeps_order_ids_and_reports_bad_lines(tmp_path, deck_file):
     assert [r.get("id") for r in results] == ["s1", "s2", None, "s4", None]
     assert [r["verdict"] for r in results] == ["correct", "wrong", "error", "error", "correct"]
     assert "line 3" in results[2]["feedback"] and "t.missing" in results[3]["feedback"]
+
+
+def test_an_answer_starting_with_a_minus_is_an_answer_not_an_option(deck_file):
+    out = run("grade", "t.relu", "-(-x).clamp(max=0)", "--deck", deck_file, "--json", "--device", "cpu")
+    assert out.exit_code == 0 and json.loads(out.output)["verdict"] == "correct"

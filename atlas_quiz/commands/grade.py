@@ -54,7 +54,7 @@ def _human(result, as_json: bool) -> None:
         out.print(result.output, markup=False)
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})  # answers may start with "-"
 @click.argument("card_id", required=False)
 @click.argument("answer", required=False)
 @click.option("--batch", type=click.File("r"), help="Grade a JSON-lines file ('-' for stdin) of "
