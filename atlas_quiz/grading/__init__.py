@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Engine", "GradeResult", "Proof", "RunnerUnavailable", "prove_card"]
+__all__ = ["CardError", "Engine", "GradeResult", "Proof", "RunnerUnavailable", "prove_card"]
 
 _LAZY = {
     "Engine": ".engine",
     "RunnerUnavailable": ".worker",
     "GradeResult": ".result",
+    "CardError": ".result",
     "Proof": ".check",
     "prove_card": ".check",
 }
@@ -22,7 +23,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from .check import Proof, prove_card
     from .engine import Engine
-    from .result import GradeResult
+    from .result import CardError, GradeResult
     from .worker import RunnerUnavailable
 
 

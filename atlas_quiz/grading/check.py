@@ -31,7 +31,7 @@ class Proof:
 
 def prove_card(engine: Engine, card: Card) -> Proof:
     """Run every answer the card carries through the engine, as a learner's answer would be."""
-    from .tensor_cards import CardError
+    from .result import CardError
 
     start = time.perf_counter()
     proof = Proof(card.id)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["VERDICTS", "GradeResult"]
+__all__ = ["VERDICTS", "CardError", "GradeResult"]
 
 VERDICTS = ("correct", "wrong", "error", "timeout")
+
+
+class CardError(Exception):
+    """The card itself is broken (its reference fails): a deck problem, not the learner's."""
 
 
 @dataclass

@@ -11,7 +11,7 @@ import torch
 from ..cards import Card
 from .program import compile_answer, describe_error, quiet
 from .result import GradeResult
-from .tensor_cards import CardError
+from .result import CardError
 
 __all__ = ["ERROR", "expected_shape", "grade_shape_card", "is_error_answer", "parse_shape"]
 

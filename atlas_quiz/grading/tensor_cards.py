@@ -14,11 +14,11 @@ from ..cards.answers import check_kernel_body
 from .compare import Difference, first_difference
 from .inputs import Trial, build_trials
 from .program import compile_answer, describe_error, quiet
-from .result import GradeResult
+from .result import CardError, GradeResult
 from .wire import decode, digest, encode
 from .worker import AnswerCrashed, AnswerTimeout
 
-__all__ = ["CardError", "Outcome", "Runner", "grade_tensor_card", "run_trusted"]
+__all__ = ["Outcome", "Runner", "grade_tensor_card", "run_trusted"]
 
 
 class Runner(Protocol):
@@ -26,10 +26,6 @@ class Runner(Protocol):
 
     def run(self, header: dict[str, Any], payload: bytes, timeout: float) -> tuple[dict[str, Any], bytes]:
         """Send a request; return the response header and payload."""
-
-
-class CardError(Exception):
-    """The card itself is broken (its reference fails): a deck problem, not the learner's."""
 
 
 @dataclass

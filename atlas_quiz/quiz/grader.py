@@ -163,7 +163,7 @@ def _grade_one(engine: Any, question: Question, answer: str) -> dict[str, Any]:
     """One answer; a dead process gets one more try, so that a sandbox hiccup (a zygote being
     replaced, a neighbour's crash) never costs a student points. A real crash (``os._exit``)
     crashes again and keeps its verdict."""
-    from ..grading.tensor_cards import CardError
+    from ..grading.result import CardError
 
     try:
         result = engine.grade(question.card, answer, seed=question.seed)
@@ -181,7 +181,7 @@ def _grade_unit(engines: _Engines, unit: list[tuple[str, Question, str]]) -> lis
     On CUDA in strict mode the whole submission goes to ``grade_submission``:
     one sandboxed child initialises CUDA once for all of the student's items.
     """
-    from ..grading.tensor_cards import CardError
+    from ..grading.result import CardError
 
     engine = engines.get()
     if engines.mode == "strict" and engines.device.startswith("cuda"):
