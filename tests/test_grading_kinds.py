@@ -243,3 +243,16 @@ def test_error_answers_are_understood_by_shape_and_output_cards(engine, text):
     bad = card(kind="shape", code="torch.randn(3, 4) + torch.randn(3)")
     out = card(kind="output", code="torch.randn(3, 4) + torch.randn(3)")
     assert engine.grade(bad, text).correct and engine.grade(out, text).correct
+
+
+def test_more_seeds_catch_a_reject_that_fails_only_on_some_draws(engine):
+    from atlas_quiz.grading import prove_card
+
+    # on a 0/1 vector, max equals sum whenever at most one entry is 1: a mistake that passes by luck
+    c = card(inputs={"x": "bernoulli(n)"}, reference="x.sum()", trials=1,
+             reject=(Reject("x.max()", "max is not sum"),), accept=("x.sum(0)",))
+    proved_by_one_draw = [s for s in range(12)
+                          if prove_card(engine, c.with_changes(id=f"t.s{s}"), seeds=1).ok]
+    assert proved_by_one_draw, "with one draw, some variants look proved"
+    variant = c.with_changes(id=f"t.s{proved_by_one_draw[0]}")
+    assert not prove_card(engine, variant, seeds=12).ok  # more draws find the lucky pass

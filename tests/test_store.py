@@ -116,3 +116,12 @@ def test_stats_count_by_kind_seed_and_chapter():
     assert stats["by_seed"] == {"000": 2, "002": 1}
     assert stats["by_chapter"] == {"000 §1": 2, "002 §3": 1}
     assert stats["parametric_shape"] == 1
+
+
+def test_a_card_id_taken_by_another_source_is_refused_and_nothing_is_written(db, now):
+    from atlas_quiz.store import IdCollision
+
+    build_decks(db, [deck(card("a.one"))], origin="builtin", now=now)
+    with pytest.raises(IdCollision, match="a.one"):
+        build_decks(db, [deck(card("b.new"), card("a.one"), key="mine")], origin="/home/me", now=now)
+    assert [c.id for c in list_cards(db)] == ["a.one"] and get_card(db, "a.one").deck == "d1"

@@ -63,11 +63,14 @@ def build(paths: tuple[Path, ...], db_path: Path | None, as_json: bool) -> None:
         atlas-quiz deck build
         atlas-quiz deck build my_decks/ --db /tmp/x.db
     """
-    from ..store import build_decks
+    from ..store import IdCollision, build_decks
 
     decks, sources = _load(paths)
     db = open_store(db_path)
-    report = build_decks(db, decks, origin=_origin(sources))
+    try:
+        report = build_decks(db, decks, origin=_origin(sources))
+    except IdCollision as exc:
+        fail(f"{exc}; rename them (ids are never reused), nothing was written", 1)
     if as_json:
         echo_json({**report.to_dict(), "decks": len(decks), "db": str(db_path or _default_db())})
         return
@@ -165,8 +168,10 @@ def stats(db_path: Path | None, as_json: bool) -> None:
               help="Where references and answers run.")
 @click.option("--only", "only", multiple=True, help="Only cards whose id starts with this; repeatable.")
 @click.option("--no-proofs", is_flag=True, help="Validate the files only; run no answers.")
+@click.option("--seeds", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Prove every card on this many draws of its trials (parametric cards: at least 3).")
 @json_option
-def check(paths: tuple[Path, ...], device: str, only: tuple[str, ...], no_proofs: bool,
+def check(paths: tuple[Path, ...], device: str, only: tuple[str, ...], no_proofs: bool, seeds: int,
           as_json: bool) -> None:
     """Validate deck files and prove every card.
 
@@ -179,6 +184,7 @@ def check(paths: tuple[Path, ...], device: str, only: tuple[str, ...], no_proofs
         atlas-quiz deck check
         atlas-quiz deck check decks/my_deck.toml --only norm.
         atlas-quiz deck check --device cuda --json
+        atlas-quiz deck check decks/my_deck.toml --seeds 20   # hunt rejects that pass by luck
     """
     decks, _ = _load(paths)
     cards = [c for d in decks for c in d.cards if not only or c.id.startswith(only)]
@@ -190,4 +196,4 @@ def check(paths: tuple[Path, ...], device: str, only: tuple[str, ...], no_proofs
         return
     from .prove import run_proofs
 
-    raise SystemExit(run_proofs(cards, device=device, as_json=as_json))
+    raise SystemExit(run_proofs(cards, device=device, seeds=seeds, as_json=as_json))

@@ -11,7 +11,7 @@ from .common import console, echo_json
 __all__ = ["run_proofs"]
 
 
-def run_proofs(cards: list[Card], *, device: str, as_json: bool) -> int:
+def run_proofs(cards: list[Card], *, device: str, seeds: int = 1, as_json: bool) -> int:
     """Prove ``cards``; print failures; return the exit status (0 all proved, 1 otherwise)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -32,7 +32,7 @@ def run_proofs(cards: list[Card], *, device: str, as_json: bool) -> int:
         task = bar.add_task("cards", total=len(cards), card="")
         for card in cards:
             bar.update(task, card=card.id)
-            proof = prove_card(engine, card)
+            proof = prove_card(engine, card, seeds)
             answers += proof.answers
             if not proof.ok:
                 failures.append({"card": card.id, "deck": card.deck, "problems": proof.problems})

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from ..cards import Card, instantiate
 from .engine import Engine
 
-__all__ = ["PROOF_SEEDS", "Proof", "prove_card"]
+__all__ = ["PARAMETRIC_SEEDS", "Proof", "prove_card"]
 
-# A parametric card is proved at several draws of its parameters.
-PROOF_SEEDS = (0, 1, 2)
+# A parametric card is proved at least at this many draws of its parameters.
+PARAMETRIC_SEEDS = 3
 
 
 @dataclass
@@ -29,15 +29,19 @@ class Proof:
         return not self.problems
 
 
-def prove_card(engine: Engine, card: Card) -> Proof:
-    """Run every answer the card carries through the engine, as a learner's answer would be."""
+def prove_card(engine: Engine, card: Card, seeds: int = 1) -> Proof:
+    """Run every answer the card carries through the engine, as a learner's answer would be.
+
+    ``seeds`` draws of the trials (and of a parametric card's numbers) are proved: a reject
+    that only fails on some draws would let the same mistake pass a learner by luck.
+    """
     from .result import CardError
 
     start = time.perf_counter()
     proof = Proof(card.id)
     if not card.graded:
         return proof
-    seeds = PROOF_SEEDS if card.params else PROOF_SEEDS[:1]
+    seeds = range(max(seeds, PARAMETRIC_SEEDS) if card.params else max(seeds, 1))
     own_answer = card.reference if card.kind in ("expr", "kernel") else card.answer if \
         card.kind == "symbolic" else None
     for seed in seeds:
@@ -59,7 +63,7 @@ def prove_card(engine: Engine, card: Card) -> Proof:
                 proof.problems.append(f"{label}: {type(exc).__name__}: {exc}")
                 continue
             proof.answers += 1
-            at = f" (seed {seed})" if card.params else ""
+            at = f" (seed {seed})" if len(seeds) > 1 else ""
             if res.stage == "parse" and card.kind in ("shape", "output", "symbolic"):
                 # an answer the grader cannot read proves nothing about the card
                 proof.problems.append(f"{label}{at} does not parse: {res.feedback}")

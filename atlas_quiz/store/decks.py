@@ -11,7 +11,15 @@ import sqlite_utils
 
 from ..cards import Card, Deck
 
-__all__ = ["BuildReport", "build_decks", "card_stats", "get_card", "list_cards", "list_decks"]
+__all__ = ["BuildReport", "IdCollision", "build_decks", "card_stats", "get_card", "list_cards", "list_decks"]
+
+
+class IdCollision(ValueError):
+    """Cards of these ids come from another source already in the database; nothing was written."""
+
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__("card ids already used by another source: " + "; ".join(ids))
+        self.ids = ids
 
 
 @dataclass
@@ -44,6 +52,12 @@ def build_decks(db: sqlite_utils.Database, decks: list[Deck], *, origin: str,
     stamp = _iso(now or datetime.now(timezone.utc))
     report = BuildReport()
     existing = {row["id"]: row for row in db["cards"].rows}
+    origins = {r["key"]: r["origin"] for r in db["decks"].rows}
+    taken = sorted(f"{c.id} (already in deck {existing[c.id]['deck']!r} from {origins.get(existing[c.id]['deck'])})"
+                   for d in decks for c in d.cards
+                   if c.id in existing and origins.get(existing[c.id]["deck"], origin) != origin)
+    if taken:  # another source's card would lose its history to this one
+        raise IdCollision(taken)
     seen: set[str] = set()
     with db.conn:
         for d_pos, deck in enumerate(decks):
