@@ -1,7 +1,15 @@
 """The SQLite store: decks compiled into cards, reviews, scheduling state. Never imports torch."""
 
 from .db import open_db
-from .decks import BuildReport, IdCollision, build_decks, card_stats, get_card, list_cards, list_decks
+from .decks import (
+    BuildReport,
+    IdCollision,
+    build_decks,
+    card_stats,
+    get_card,
+    list_cards,
+    list_decks,
+)
 from .meta import get_meta, set_meta
 from .migrations import MIGRATIONS, migrate, schema_version
 
