@@ -57,9 +57,34 @@ def test_a_syntax_error_in_the_body_is_reported_at_its_line(engine):
     assert "line 2" in res.feedback
 
 
-def test_an_empty_grid_store_leaves_the_output_unwritten_and_wrong(engine):
+def test_a_kernel_that_stores_nothing_is_told_which_element_it_never_stored(engine):
     res = engine.grade(CARDS["kernel.vector_add"], "pid = tl.program_id(0)", seed=0)
-    assert res.verdict == "wrong" and "NaN" in res.feedback  # padded_empty starts as NaN
+    assert res.verdict == "error"
+    assert res.feedback.startswith("KernelFault at [0]: the kernel never stored this element")
+
+
+def test_using_one_tensors_row_stride_for_another_is_not_graded_correct(engine):
+    card = CARDS["kernel.swiglu"]
+    wrong = card.reference.replace("out_ptr + row * out_row_stride", "out_ptr + row * a_row_stride")
+    assert wrong != card.reference
+    res = engine.grade(card, wrong, seed=0)
+    assert not res.correct and "KernelFault at [1, " in res.feedback
+
+
+def test_different_out_of_bounds_stores_are_not_named_as_each_other(engine):
+    card = CARDS["kernel.softmax_row"]
+    no_store_mask = card.reject[0]
+    assert "the store has no mask" in no_store_mask.why
+    wrong_stride = card.reference.replace("y_ptr + row * y_row_stride", "y_ptr + row * x_row_stride")
+    res = engine.grade(card, wrong_stride, seed=0)
+    assert res.verdict == "error" and res.mistake != no_store_mask.why
+    assert "the row stride another tensor's" in res.feedback
+
+
+def test_an_off_by_one_mask_is_named_as_the_missing_mask_it_behaves_like(engine):
+    card = CARDS["kernel.vector_add"]
+    res = engine.grade(card, card.reference.replace("offs < n", "offs <= n"), seed=0)
+    assert res.mistake == card.reject[0].why
 
 
 def test_a_kernel_body_may_end_in_a_loop_but_an_expression_answer_may_not():
@@ -107,14 +132,49 @@ def test_padded_input_equals_its_tensor_with_a_wider_row_stride_and_nan_around()
     assert torch.isnan(flat[:16]).all() and torch.isnan(flat[16 + 5:16 + 5 + 16]).all()
 
 
-def test_a_store_past_a_row_of_the_output_is_a_kernel_fault():
+def test_a_store_past_a_row_of_the_output_is_a_kernel_fault_at_that_element():
     guards = Guards()
     out = guards.padded_empty(2, 4)
     out.fill_(1.0)
     guards.check()  # writing the output itself is fine
     out.as_strided((1,), (1,), out.storage_offset() + 4).fill_(2.0)  # one past the end of row 0
-    with pytest.raises(KernelFault, match="stored outside its output"):
+    with pytest.raises(KernelFault, match="stored past the end of a row") as info:
         guards.check()
+    assert info.value.answer_message.startswith("KernelFault at [0, 4]: ")
+
+
+def test_each_padded_tensor_of_a_launch_has_a_row_stride_of_its_own_unless_told():
+    guards = Guards()
+    x, y = guards.padded(torch.randn(3, 5)), guards.padded(torch.randn(3, 5))
+    out = guards.padded_empty(3, 5, like=x)
+    assert len({x.stride(0), y.stride(0), out.stride(0)}) == 3
+    shared = guards.padded_empty(3, 5, like=x, row_stride=x.stride(0))
+    assert shared.stride(0) == x.stride(0)
+    strides = [x.stride(0), y.stride(0), out.stride(0)]
+    guards.clear()  # the next launch (a known mistake's run) gets the same layout
+    again = [guards.padded(torch.randn(3, 5)).stride(0) for _ in range(3)]
+    assert again == strides
+
+
+def test_a_row_stride_that_leaves_no_guard_is_refused():
+    with pytest.raises(ValueError, match="leaves no guard"):
+        Guards().padded(torch.randn(3, 5), row_stride=5)
+    with pytest.raises(ValueError, match="rows"):
+        Guards().padded(torch.randn(5), row_stride=64)
+
+
+def test_an_output_element_never_stored_is_a_fault_but_an_integer_output_is_not_checked():
+    guards = Guards()
+    out = guards.padded_empty(2, 3)
+    out[0].fill_(1.0)
+    with pytest.raises(KernelFault, match="never stored this element of its output, nor 2 others") \
+            as info:
+        guards.check()
+    assert info.value.answer_message.startswith("KernelFault at [1, 0]: ")
+    guards = Guards()
+    counts = guards.padded_empty(2, 3, dtype=torch.int64)
+    counts[0].fill_(1)
+    guards.check()  # any int may be a real result: only guards are checked
 
 
 def test_nan_copied_from_an_inputs_padding_into_the_outputs_guard_is_caught():
@@ -130,8 +190,19 @@ def test_nan_copied_from_an_inputs_padding_into_the_outputs_guard_is_caught():
 def test_a_row_index_past_the_last_row_lands_in_spare_rows():
     guards = Guards()
     out = guards.padded_empty(2, 3)
+    out.fill_(1.0)
     out.as_strided((3,), (1,), out.storage_offset() + 2 * out.stride(0)).fill_(0.0)  # row 2 of 2
-    with pytest.raises(KernelFault):
+    with pytest.raises(KernelFault, match="outside the rows of its output") as info:
+        guards.check()
+    assert info.value.answer_message.startswith("KernelFault at [2, 0]: ")
+
+
+def test_a_tile_of_sixteen_rows_over_a_small_matrix_stays_inside_the_guard():
+    guards = Guards()
+    out = guards.padded_empty(5, 8)
+    tile = out.as_strided((16, 16), (out.stride(0), 1), out.storage_offset())  # rows 0..15
+    tile.fill_(0.0)
+    with pytest.raises(KernelFault, match="past the end of a row"):
         guards.check()
 
 
@@ -139,8 +210,9 @@ def test_a_write_into_a_padded_input_is_a_kernel_fault():
     guards = Guards()
     x = guards.padded(torch.randn(4, 4))
     x[1, 2] = 7.0
-    with pytest.raises(KernelFault, match="wrote into one of its inputs"):
+    with pytest.raises(KernelFault, match="wrote into its input of shape") as info:
         guards.check()
+    assert info.value.answer_message.startswith("KernelFault at [1, 2]: ")
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int64])
