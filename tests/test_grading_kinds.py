@@ -34,6 +34,26 @@ def test_missing_keepdim_is_a_shape_error_even_though_it_broadcasts(engine):
     assert res.feedback.startswith("expected shape (")
 
 
+def test_a_later_wrong_shape_is_reported_when_the_first_difference_is_in_the_values(engine):
+    # Values differ on trial 1 (typical sizes); the size-1 trial drops the kept dimension.
+    res = engine.grade(ROWSUM, "x.sum(-1, keepdim=True) + 1 if B > 1 else x.sum(-1)")
+    assert res.stage == "values" and not res.shape_ok and "trial 1 of 4" in res.feedback
+    assert res.details["shape_failure"] == ("wrong shape on trial 2 of 4 (size 1: B=1, d=1): "
+                                            "expected shape (1, 1), got (1,)")
+
+
+def test_a_later_error_is_reported_as_the_reason_shapes_are_not_ok(engine):
+    res = engine.grade(ROWSUM, "x.sum(-1, keepdim=True) + 1 if B > 1 else x.nope()")
+    assert res.stage == "values" and not res.shape_ok
+    assert res.details["shape_failure"].startswith("error on trial 2 of 4 (size 1: B=1, d=1): ")
+    assert "nope" in res.details["shape_failure"]
+
+
+def test_right_shapes_with_wrong_values_report_no_shape_failure(engine):
+    res = engine.grade(ROWSUM, "x.sum(-1, keepdim=True) + 1")
+    assert res.stage == "values" and res.shape_ok and "shape_failure" not in res.details
+
+
 def test_wrong_dtype_is_reported_before_values(engine):
     res = engine.grade(ROWSUM, "x.double().sum(-1, keepdim=True)")
     assert res.stage == "dtype" and "torch.float64" in res.feedback and res.shape_ok
@@ -256,3 +276,25 @@ def test_more_seeds_catch_a_reject_that_fails_only_on_some_draws(engine):
     assert proved_by_one_draw, "with one draw, some variants look proved"
     variant = c.with_changes(id=f"t.s{proved_by_one_draw[0]}")
     assert not prove_card(engine, variant, seeds=12).ok  # more draws find the lucky pass
+
+
+def test_a_bare_list_must_also_get_ints_and_floats_right(engine):
+    ints = card(kind="output", code="torch.relu(torch.tensor([-1, 0, 3]))")
+    assert engine.grade(ints, "[0, 0, 3]").correct
+    assert "ints, not floats" in engine.grade(ints, "[0., 0., 3.]").feedback
+    floats = card(kind="output", code="torch.tensor([1.0, 2.0]) * 2")
+    assert engine.grade(floats, "[2., 4.]").correct and not engine.grade(floats, "[2, 4]").correct
+    assert engine.grade(card(kind="output", code="torch.tensor(66.)"), "66.").correct
+
+
+def test_a_formula_off_by_a_tiny_constant_is_wrong(engine):
+    c = card(kind="symbolic", answer="2*n*k*m", variables={"n": "int>=1", "k": "int>=1", "m": "int>=1"})
+    res = engine.grade(c, "2*n*k*m + 1e-9")
+    assert res.verdict == "wrong" and "constant" in res.feedback
+    assert engine.grade(c, "2nmk").correct and engine.grade(c, "2 n k m").correct
+
+
+def test_unicode_and_more_functions_are_read():
+    assert parse_formula("ln(2π)", {}) == parse_formula("log(2*pi)", {})
+    x = parse_formula("sech(x)^2", {"x": "real"})
+    assert parse_formula("x²", {"x": "real"}) == parse_formula("x^2", {"x": "real"}) and x is not None

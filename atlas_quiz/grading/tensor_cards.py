@@ -127,9 +127,19 @@ def _mistake_runner(card: Card, trials: list[Trial], runner: Runner, header: dic
     return run
 
 
-def _shapes_agree(expected: Any, got: Any) -> bool:
-    diff = first_difference(expected, got, rtol=float("inf"), atol=float("inf"), allow_promotion=True)
-    return diff is None or diff.stage == "values"
+def _shape_failure(trials: list[Trial], expected: list[Outcome], got: list[Outcome]) -> str | None:
+    """The first trial on which the answer fails or has the wrong shape or structure, said for
+    the learner; None when every trial has the right shapes. Partial credit needs None, and a
+    grade whose first difference is in the values must still say why it got none."""
+    for i, (trial, exp, out) in enumerate(zip(trials, expected, got)):
+        where = f"trial {i + 1} of {len(trials)} ({trial.describe()})"
+        if out.failed:
+            return f"error on {where}: {out.error}"
+        diff = first_difference(exp.value, out.value, rtol=float("inf"), atol=float("inf"),
+                                allow_promotion=True)
+        if diff is not None and diff.stage != "values":
+            return f"wrong shape on {where}: {diff.message}"
+    return None
 
 
 def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, device: str = "cpu",
@@ -166,7 +176,8 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
     got = _outcomes(response, data)
     if len(got) != len(trials):
         return result("error", "the answer's process returned a malformed result", stage="run")
-    shape_ok = all(not g.failed and _shapes_agree(e.value, g.value) for e, g in zip(expected, got))
+    shape_failure = _shape_failure(trials, expected, got)
+    shape_ok = shape_failure is None
     for i, (trial, exp, out) in enumerate(zip(trials, expected, got)):
         context = f"(trial {i + 1} of {len(trials)}, {trial.describe()})"
         if out.failed:
@@ -179,9 +190,11 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
         if diff is None and not card.inplace:
             diff = _mutation(trial, sent[i], out.digests or {})
         if diff is not None:
+            details = {"trial": i, "dims": trial.dims, **diff.details}
+            if shape_failure:
+                details["shape_failure"] = shape_failure
             return _with_mistake(result("wrong", f"{diff.message}\n{context}", stage=diff.stage,
-                                        shape_ok=shape_ok, output=out.stdout,
-                                        details={"trial": i, "dims": trial.dims, **diff.details}),
+                                        shape_ok=shape_ok, output=out.stdout, details=details),
                                  card, got, run_mistake)
     return result("correct", f"correct on all {len(trials)} trials", stage="ok", shape_ok=True,
                   output=got[0].stdout if got else "")
