@@ -135,6 +135,21 @@ def expected_output(card: Card) -> tuple[Any, str]:
         return ERROR, describe_error(exc)[0]
 
 
+def _literal_kind(values: Any) -> str:
+    """``float`` if any number was written as a float, ``bool`` if all are booleans, else ``int``."""
+    flat: list[Any] = []
+    stack = [values]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+        else:
+            flat.append(v)
+    if any(isinstance(v, float) for v in flat):
+        return "float"
+    return "bool" if flat and all(isinstance(v, bool) for v in flat) else "int"
+
+
 def _kind(t: torch.Tensor) -> str:
     return "bool" if t.dtype == torch.bool else "float" if t.is_floating_point() else "int"
 
@@ -160,12 +175,12 @@ def _compare(want: Any, got: Any) -> str | None:
             return "the nested lists are ragged: every row must have the same length"
         if shape != tuple(want.shape):
             return f"expected a tensor of shape {tuple(want.shape)}, got shape {shape}"
-        if isinstance(got, TensorLiteral):
-            if got.kind != _kind(want):
-                return (f"the values are {_kind(want)}s, not {got.kind}s "
-                        f"(the result's dtype is {want.dtype})")
-            if got.dtype and getattr(torch, got.dtype) != want.dtype:
-                return f"the dtype is {want.dtype}, not torch.{got.dtype}"
+        kind = got.kind if isinstance(got, TensorLiteral) else _literal_kind(values)
+        if kind != _kind(want):  # 3 and 3. print differently: the dtype is part of the answer
+            return (f"the values are {_kind(want)}s, not {kind}s "
+                    f"(the result's dtype is {want.dtype})")
+        if isinstance(got, TensorLiteral) and got.dtype and getattr(torch, got.dtype) != want.dtype:
+            return f"the dtype is {want.dtype}, not torch.{got.dtype}"
         flat_w = want.detach().double().flatten().tolist()
         flat_g = torch.tensor(values, dtype=torch.float64).flatten().tolist()
         for i, (a, b) in enumerate(zip(flat_w, flat_g)):

@@ -43,6 +43,9 @@ FUNCTIONS: dict[str, Any] = {
     "abs": sympy.Abs, "max": sympy.Max, "min": sympy.Min, "erf": sympy.erf,
     "softplus": lambda x: sympy.log(1 + sympy.exp(x)), "relu": lambda x: sympy.Max(x, 0),
     "log2": lambda x: sympy.log(x, 2), "log10": lambda x: sympy.log(x, 10),
+    "sech": sympy.sech, "csch": sympy.csch, "coth": sympy.coth, "tan": sympy.tan,
+    "atan": sympy.atan, "arctan": sympy.atan, "asin": sympy.asin, "acos": sympy.acos,
+    "asinh": sympy.asinh, "atanh": sympy.atanh,
 }
 _CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
 _ASSUMPTIONS = {
@@ -69,6 +72,14 @@ def _implicit_products(text: str, variables: set[str]) -> str:
         if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
                         tokenize.DEDENT):
             continue
+        glued = _split_glued(tok.string, variables) if tok.type == tokenize.NAME else None
+        if glued:  # "nmk" with variables n, m, k: the product n*m*k
+            tok = tok._replace(string="(" + "*".join(glued) + ")", type=tokenize.OP)
+            if prev is not None and (prev.type in (tokenize.NUMBER, tokenize.NAME) or prev.string == ")"):
+                out.append("*")
+            out.append(tok.string)
+            prev = tok._replace(string=")")
+            continue
         if prev is not None:
             left = prev.type in (tokenize.NUMBER, tokenize.NAME) or prev.string == ")"
             right = tok.type in (tokenize.NUMBER, tokenize.NAME) or tok.string == "("
@@ -81,9 +92,29 @@ def _implicit_products(text: str, variables: set[str]) -> str:
     return " ".join(out)
 
 
+def _split_glued(name: str, variables: set[str]) -> list[str] | None:
+    """``nmk`` -> ``[n, m, k]`` when the name is unknown but is variable names written together."""
+    if name in variables or name in FUNCTIONS or name in _CONSTANTS or not variables:
+        return None
+    parts: list[str] = []
+    rest = name
+    while rest:
+        match = max((v for v in variables if rest.startswith(v)), key=len, default=None)
+        if match is None:
+            return None
+        parts.append(match)
+        rest = rest[len(match):]
+    return parts if len(parts) > 1 else None
+
+
+_UNICODE = {"^": "**", "·": "*", "×": "*", "−": "-", "π": "pi", "²": "**2", "³": "**3", "√": "sqrt"}
+
+
 def parse_formula(text: str, variables: dict[str, str]) -> sympy.Expr:
     """Parse ``text`` over ``variables`` (name -> domain) into a sympy expression, safely."""
-    s = text.strip().replace("^", "**").replace("·", "*").replace("×", "*").replace("−", "-")
+    s = text.strip()
+    for old, new in _UNICODE.items():
+        s = s.replace(old, new)
     if "=" in s:  # "H_out = ..." : grade the right-hand side
         s = s.split("=")[-1]
     if not s.strip():
@@ -194,11 +225,12 @@ def _show(v: complex) -> str:
     return f"{v.real:.6g}" if abs(v.imag) < 1e-12 else f"{v:.6g}"
 
 
-def _proved(a: sympy.Expr, b: sympy.Expr) -> bool:
+def _difference(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr | None:
+    """``a - b`` simplified, or None when sympy gives up (the numeric check then decides)."""
     try:
-        return sympy.simplify(a - b) == 0
-    except Exception:  # sympy can give up in many ways; the numeric check has decided already
-        return False
+        return sympy.simplify(a - b)
+    except Exception:  # sympy can fail in many ways on valid input
+        return None
 
 
 def grade_symbolic_card(card: Card, answer: str, *, seed: int = 0) -> GradeResult:
@@ -214,8 +246,12 @@ def grade_symbolic_card(card: Card, answer: str, *, seed: int = 0) -> GradeResul
     except FormulaError as exc:
         return result("error", str(exc), stage="parse")
     same, where = equivalent(want, got, card.variables, seed)
+    diff = _difference(want, got) if same else None
+    if diff is not None and diff != 0 and diff.is_number:  # e.g. "+ 1e-9": tiny, but not equal
+        return result("wrong", f"your formula differs from the expected one by the constant {-diff}",
+                      stage="values", details={"difference": str(-diff)})
     if same:
-        how = "sympy proves it equivalent" if _proved(want, got) else \
+        how = "sympy proves it equivalent" if diff == 0 else \
             f"it agrees with the expected formula at {_POINTS} random points"
         return result("correct", f"correct: {how}", stage="ok", shape_ok=True)
     mistake = ""
