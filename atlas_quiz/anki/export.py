@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,8 +60,9 @@ def export_anki(cards: Sequence[Card], deck_names: dict[str, str], out: str | Pa
         deck.add_note(genanki.Note(model=model, fields=card_fields(shown, computed),
                                    tags=note_tags(card), guid=note_guid(card.id)))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")  # a crash never leaves half a package behind
     with warnings.catch_warnings():  # our fields are escaped HTML; genanki's tag heuristic is noisy
         warnings.filterwarnings("ignore", module="genanki")
-        genanki.Package(list(decks.values())).write_to_file(str(out), timestamp=mod_time)
+        genanki.Package(list(decks.values())).write_to_file(str(partial), timestamp=mod_time)
+    os.replace(partial, out)
     return ExportReport(out, len(cards), len(decks), mod_time)

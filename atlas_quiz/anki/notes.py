@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 
 from ..cards import Card
+from ..cards.text import reflow
 
 __all__ = ["card_fields", "code_html", "mathjax", "note_tags", "shown_answer"]
 
@@ -29,8 +31,8 @@ def code_html(code: str) -> str:
 
 
 def _text(s: str) -> str:
-    """Plain text as HTML: escaped, line breaks kept, `code` spans and $math$ kept readable."""
-    out = html.escape(s.strip(), quote=False)
+    """Plain text as HTML: reflowed paragraphs, escaped, `code` spans and $math$ kept readable."""
+    out = html.escape("\n\n".join(reflow(s)), quote=False)
     out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
     out = re.sub(r"(?<!\\)\$([^$\n]+)\$", lambda m: r"\(" + m.group(1) + r"\)", out)
     return out.replace("\n", "<br>")
@@ -52,7 +54,7 @@ def shown_answer(card: Card) -> str:
     if card.kind == "expr":
         return card.reference
     if card.kind == "kernel":
-        return f"{card.signature.rstrip()}\n{card.reference}"
+        return f"@triton.jit\n{card.signature.rstrip()}\n{textwrap.indent(card.reference.strip(chr(10)), '    ')}"
     if card.kind in ("symbolic", "recall"):
         return card.answer
     return card.accept[0] if card.accept else ""
@@ -72,7 +74,8 @@ def card_fields(card: Card, computed_answer: str = "") -> list[str]:
         accepted_html = "<br>".join(f"<code>{html.escape(a)}</code>" for a in accepted)
     else:
         accepted_html = "".join(code_html(a) for a in accepted) if card.kind != "recall" else ""
-    code = card.code or (f"{card.signature}\n    ...\n\n{card.launcher}" if card.kind == "kernel" else "")
+    code = card.code or (f"@triton.jit\n{card.signature.rstrip()}\n    ...  # your body\n\n{card.launcher}"
+                         if card.kind == "kernel" else "")
     return [
         html.escape(card.id), _text(card.title), _text(card.title_zh),
         mathjax(card.latex) if card.latex else "",

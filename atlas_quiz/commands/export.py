@@ -38,6 +38,20 @@ def _computed_answer(card) -> str:
     return ""
 
 
+def _check_writable(out: Path) -> None:
+    """Fail at once, before any work, if ``out`` cannot be written."""
+    import tempfile
+
+    if out.is_dir():
+        fail(f"{out} is a folder; give a file name such as {out / 'atlas.apkg'}", 2)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".atlas-quiz-"):
+            pass
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}", 2)
+
+
 @export.command("anki")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--deck", "decks", multiple=True, help="Only this deck (key or name); repeatable.")
@@ -60,6 +74,7 @@ def anki(out: Path, decks: tuple[str, ...], tags: tuple[str, ...], db_path: Path
     from ..anki import export_anki
     from ..store import get_meta, list_cards, list_decks, set_meta
 
+    _check_writable(out)
     db = open_store(db_path)
     if db["cards"].count_where("retired_at IS NULL") == 0:
         from ..cards import load_decks

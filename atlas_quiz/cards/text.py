@@ -1,0 +1,33 @@
+"""Card prose as authors write it in TOML (hard-wrapped) and as readers see it (reflowed)."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["reflow"]
+
+_NEW_LINE = re.compile(r"^\s*([-*•]|\d+[.)])\s")  # a list item starts its own line
+
+
+def reflow(text: str) -> list[str]:
+    """The paragraphs of ``text``: soft line breaks joined with spaces, list items kept apart.
+
+    Blank lines separate paragraphs; within one, a line that starts a list item
+    (``- x``, ``1. x``) or follows a line ending in ``:`` starts a new line (``\\n``).
+    """
+    paragraphs: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines: list[str] = []
+        for raw in block.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            if lines and (_NEW_LINE.match(raw) or lines[-1].endswith(":")):
+                lines.append(line)
+            elif lines:
+                lines[-1] = f"{lines[-1]} {line}"
+            else:
+                lines.append(line)
+        if lines:
+            paragraphs.append("\n".join(lines))
+    return paragraphs
