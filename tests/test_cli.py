@@ -140,10 +140,30 @@ def test_grade_batch_keeps_order_ids_and_reports_bad_lines(tmp_path, deck_file):
     results = [json.loads(line) for line in out.output.splitlines()]
     assert out.exit_code == 1
     assert [r.get("id") for r in results] == ["s1", "s2", None, "s4", None]
+    assert [r["line"] for r in results] == [1, 2, 3, 4, 5]
     assert [r["verdict"] for r in results] == ["correct", "wrong", "error", "error", "correct"]
-    assert "line 3" in results[2]["feedback"] and "t.missing" in results[3]["feedback"]
+    assert results[2]["feedback"].startswith("input line 3: not valid JSON")
+    assert "t.missing" in results[3]["feedback"]
 
 
 def test_an_answer_starting_with_a_minus_is_an_answer_not_an_option(deck_file):
     out = run("grade", "t.relu", "-(-x).clamp(max=0)", "--deck", deck_file, "--json", "--device", "cpu")
     assert out.exit_code == 0 and json.loads(out.output)["verdict"] == "correct"
+
+
+def test_reading_commands_never_create_a_database(tmp_path):
+    db = tmp_path / "nodir" / "a.db"
+    for args in (["deck", "list"], ["deck", "stats"]):
+        out = CliRunner().invoke(cli, [*args, "--db", str(db)])
+        assert out.exit_code == 2 and "no database at" in out.output
+    assert not db.parent.exists()
+    out = CliRunner().invoke(cli, ["deck", "build", "--db", str(tmp_path)])
+    assert out.exit_code == 2 and "is a folder" in out.output
+
+
+def test_export_to_an_unwritable_place_fails_before_any_work(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    out = CliRunner().invoke(cli, ["export", "anki", str(blocked / "atlas.apkg"),
+                                   "--db", str(tmp_path / "x.db")])
+    assert out.exit_code == 2 and "cannot write" in out.output and not (tmp_path / "x.db").exists()

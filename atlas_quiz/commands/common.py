@@ -17,13 +17,13 @@ __all__ = ["console", "db_option", "echo_json", "fail", "json_option", "open_sto
 def db_option(fn):
     """``--db PATH`` (or ``$ATLAS_QUIZ_DB``): the database to use."""
     return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), envvar=DB_ENV,
+        "--db", "db_path", type=click.Path(path_type=Path), envvar=DB_ENV,
         help=f"Database file (default: ${DB_ENV}, else atlas.db in your user data folder).")(fn)
 
 
 def json_option(fn):
     """``--json``: machine-readable output on stdout."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(fn)
 
 
 def console(stderr: bool = False):
@@ -44,13 +44,25 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def open_store(db_path: Path | None):
-    """Open the database, turning a broken file into a clear error."""
+def open_store(db_path: Path | None, *, create: bool = True):
+    """Open the database, turning a missing or broken file into a clear error.
+
+    Commands that only read (``deck list``, ``deck stats``) pass ``create=False``:
+    they must not leave an empty database behind a typo.
+    """
     import sqlite3
 
+    from ..paths import default_db_path
     from ..store import open_db
 
+    path = Path(db_path) if db_path else default_db_path()
+    source = "--db or $" + DB_ENV if db_path else "the default location"
+    if path.is_dir():
+        fail(f"the database path {path} (from {source}) is a folder; give a file such as "
+             f"{path / 'atlas.db'}", 2)
+    if not create and not path.exists():
+        fail(f"no database at {path} (from {source}); build one with `atlas-quiz deck build`", 2)
     try:
-        return open_db(db_path)
-    except (sqlite3.DatabaseError, RuntimeError) as exc:
-        fail(f"cannot open the database {db_path or '(default)'}: {exc}", 2)
+        return open_db(path)
+    except (sqlite3.DatabaseError, RuntimeError, OSError) as exc:
+        fail(f"cannot open the database {path} (from {source}): {exc}", 2)

@@ -23,7 +23,7 @@ def deck() -> None:
     """
 
 
-def _load(paths: tuple[Path, ...]):
+def _load(paths: tuple[Path, ...], writing: bool = True):
     """Load decks from paths (default: the built-in decks); exit 1 listing every problem."""
     from ..cards import DeckError, load_decks
     from ..paths import builtin_decks_dir
@@ -33,8 +33,8 @@ def _load(paths: tuple[Path, ...]):
         return load_decks(sources), sources
     except DeckError as exc:
         err = console(stderr=True)
-        err.print(f"[bold red]{len(exc.problems)} problem(s)[/] in the decks; nothing was written:",
-                  markup=True)
+        tail = "; nothing was written" if writing else ""
+        err.print(f"[bold red]{len(exc.problems)} problem(s)[/] in the decks{tail}:", markup=True)
         for p in exc.problems:
             err.print(f"  {p}", markup=False, soft_wrap=True)
         raise SystemExit(1) from None
@@ -105,7 +105,7 @@ def list_(decks: tuple[str, ...], tags: tuple[str, ...], show_cards: bool, db_pa
 
     from ..store import list_cards, list_decks
 
-    db = open_store(db_path)
+    db = open_store(db_path, create=False)
     if not show_cards and not decks and not tags:
         rows = list_decks(db)
         if as_json:
@@ -145,7 +145,7 @@ def stats(db_path: Path | None, as_json: bool) -> None:
 
     from ..store import card_stats, list_cards
 
-    db = open_store(db_path)
+    db = open_store(db_path, create=False)
     cards = list_cards(db)
     retired = db["cards"].count_where("retired_at IS NOT NULL")
     data = card_stats(cards, retired)
@@ -186,7 +186,7 @@ def check(paths: tuple[Path, ...], device: str, only: tuple[str, ...], no_proofs
         atlas-quiz deck check --device cuda --json
         atlas-quiz deck check decks/my_deck.toml --seeds 20   # hunt rejects that pass by luck
     """
-    decks, _ = _load(paths)
+    decks, _ = _load(paths, writing=False)
     cards = [c for d in decks for c in d.cards if not only or c.id.startswith(only)]
     if no_proofs:
         if as_json:

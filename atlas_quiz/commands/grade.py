@@ -100,7 +100,9 @@ def grade(card_id: str | None, answer: str | None, batch, mode: str, device: str
             try:
                 card = _find_card(card_id, deck_paths, db_path)
             except KeyError:
-                fail(f"no card with id {card_id!r} (see `atlas-quiz deck list --cards`)", 2)
+                where = ", ".join(map(str, deck_paths)) if deck_paths else "the database or the built-in decks"
+                fail(f"no card with id {card_id!r} in {where} (list ids with "
+                     f"`atlas-quiz deck list --cards`, or grep the deck file)", 2)
             engine.start()  # the time of a grade excludes the worker's start-up
             result = engine.grade(card, answer, seed=seed)
         except RunnerUnavailable as exc:
@@ -113,7 +115,10 @@ def _parse_line(number: int, line: str, cache: dict, deck_paths, db_path, seed: 
     """``(id, (card, answer, seed))`` for a good line, or ``(id, result dict)`` for a bad one."""
     item_id = None
     try:
-        item = json.loads(line)
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(item, dict) or not isinstance(item.get("card"), str) \
                 or not isinstance(item.get("answer"), str):
             raise ValueError('expected {"card": "<id>", "answer": "<text>"}')
@@ -124,14 +129,15 @@ def _parse_line(number: int, line: str, cache: dict, deck_paths, db_path, seed: 
         return item_id, (cache[card_id], item["answer"], int(item.get("seed", seed)))
     except KeyError as exc:
         return item_id, {"card": str(exc.args[0]), "verdict": "error", "correct": False,
-                         "feedback": f"line {number}: no card with id {exc.args[0]!r}", "elapsed_ms": 0.0}
+                         "feedback": f"input line {number}: no card with id {exc.args[0]!r}",
+                         "elapsed_ms": 0.0}
     except (ValueError, TypeError) as exc:
         return item_id, {"card": None, "verdict": "error", "correct": False,
-                         "feedback": f"line {number}: {exc}", "elapsed_ms": 0.0}
+                         "feedback": f"input line {number}: {exc}", "elapsed_ms": 0.0}
 
 
 def _grade_batch(engine, lines, deck_paths, db_path, seed: int) -> int:
-    """Grade each line; a bad line gets an error result in its place. Return the exit status.
+    """Grade each non-blank line; a bad line gets an error result in its place. Return the exit status.
 
     Lines are graded a chunk at a time with ``grade_many`` (in parallel in strict
     mode), and the results are written in input order as each chunk finishes.
@@ -143,19 +149,18 @@ def _grade_batch(engine, lines, deck_paths, db_path, seed: int) -> int:
 
     def flush() -> None:
         nonlocal all_correct
-        results = iter(engine.grade_many([p for _, p in pending if isinstance(p, tuple)]))
-        for item_id, parsed in pending:
+        results = iter(engine.grade_many([p for _, _, p in pending if isinstance(p, tuple)]))
+        for number, item_id, parsed in pending:
             out = next(results).to_dict() if isinstance(parsed, tuple) else parsed
-            if item_id is not None:
-                out = {"id": item_id, **out}
+            out = {**({"id": item_id} if item_id is not None else {}), "line": number, **out}
             all_correct &= bool(out["correct"])
             click.echo(json.dumps(out, ensure_ascii=False), nl=True)
         sys.stdout.flush()
         pending.clear()
 
     for number, line in enumerate(lines, start=1):
-        if line.strip():
-            pending.append(_parse_line(number, line, cache, deck_paths, db_path, seed))
+        if line.strip():  # blank lines are skipped; every result names its input line
+            pending.append((number, *_parse_line(number, line, cache, deck_paths, db_path, seed)))
         if len(pending) >= chunk:
             flush()
     flush()

@@ -31,7 +31,7 @@ def optimize(dry_run: bool, db_path: Path | None, as_json: bool) -> None:
     """
     from ..scheduling import optimize as fit
 
-    db = open_store(db_path)
+    db = open_store(db_path, create=False)
     report = fit(db, now=datetime.now().astimezone(), save=not dry_run)
     if as_json:
         echo_json(report.to_dict())
