@@ -87,7 +87,20 @@ def test_scripts_use_unicode_characters_when_every_character_has_one():
 
 
 def test_a_script_with_a_character_lacking_a_unicode_form_is_lowered_onto_its_own_line():
-    assert lines(r"C_{i,j} = 1") == ["C    = 1", " i,j"]
+    assert lines(r"C_{q,j} = 1") == ["C    = 1", " q,j"]
+
+
+def test_index_pairs_become_unicode_subscripts_so_only_real_limits_sit_below():
+    assert lines(r"C_{i,j}=\sum_k A_{i,k}B_{k,j}") == ["Cᵢ,ⱼ = ∑ Aᵢ,ₖ Bₖ,ⱼ", "       k"]
+    assert render_inline(r"C_{i,j}=\sum_k A_{i,k}B_{k,j}") == "Cᵢ,ⱼ = ∑ₖ Aᵢ,ₖ Bₖ,ⱼ"
+
+
+def test_a_comma_alone_is_not_a_unicode_subscript():
+    assert lines(r"x_{,}") == ["x", " ,"]
+
+
+def test_a_superscript_beside_a_bracket_of_lowered_subscripts_is_raised_above_it():
+    assert lines(r"(x_{q,j} - y)^2") == ["          2", "(x    − y)", "  q,j"]
 
 
 def test_a_raised_superscript_sits_on_the_line_above():
@@ -221,6 +234,14 @@ def test_ordinary_symbols_and_norms():
 def test_a_leading_minus_is_a_sign_that_sticks_to_what_follows():
     assert render_latex(r"-\log(x) - y") == "−log(x) − y"
     assert lines(r"-\frac{1}{2}")[1] == "−───"
+
+
+def test_an_operator_after_a_bare_function_name_is_binary():
+    # RoPE uses cos and sin as tensors: "cos +rotate_half" read as a sign before rotate_half.
+    source = r"x\odot\cos + \mathrm{rotate\_half}(x)\odot\sin"
+    assert render_latex(source) == "x ⊙ cos + rotate_half(x) ⊙ sin"
+    assert render_inline(source) == "x ⊙ cos + rotate_half(x) ⊙ sin"
+    assert render_latex(r"\max_i -x_i") == "max −xᵢ\n i"  # an operator over a limit keeps its sign
 
 
 @pytest.mark.parametrize("left, right, top, bottom", [

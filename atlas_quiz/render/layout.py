@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from .box import Block, blank, delimiter, hcat, pad, text, vstack
-from .linear import linear
+from .linear import linear, runs_on
 from .nodes import (
     Accent,
     Boxed,
@@ -41,7 +41,10 @@ def _sym(node: Sym, style: str) -> Block:
 
 
 def _row(node: Row, style: str) -> Block:
-    spaces, _ = gaps(node.items, style == "script")
+    spaces, kinds = gaps(node.items, style == "script")
+    for i in range(1, len(node.items)):
+        if not spaces[i] and runs_on(node.items[i - 1], kinds[i]):
+            spaces[i] = 1
     blocks = [layout(item, style) for item in node.items]
     middles = [i for i, item in enumerate(node.items) if isinstance(item, Sym) and item.kind == "middle"]
     if middles:  # \middle| grows to the height of the rest of its row
@@ -81,7 +84,9 @@ def _scripts(node: Scripts, style: str) -> Block:
 def _script_column(body: Block, sub: Block | None, sup: Block | None) -> Block:
     """Raised and lowered scripts in one column: above and below a one-line base, beside a tall one."""
     tall = body.height > 1
-    sup_bottom = 0 if tall else -1  # rows counted from the base's top row
+    # Rows counted from the base's top row. Beside a tall base the superscript ends on its
+    # top row, unless that row is the baseline ((μ_{q,i} − μ)^2): then it goes above it.
+    sup_bottom = 0 if tall and body.baseline > 0 else -1
     sub_top = body.height - 1 if tall else 1
     top = sup_bottom - sup.height + 1 if sup else 0
     bottom = sub_top + sub.height - 1 if sub else body.height - 1

@@ -25,7 +25,7 @@ from .nodes import (
 )
 from .symbols import ACCENTS, SUBSCRIPTS, SUPERSCRIPTS, to_script
 
-__all__ = ["is_atomic", "linear", "script_text"]
+__all__ = ["is_atomic", "linear", "runs_on", "script_text"]
 
 
 def linear(node: Node | None, script: bool = False) -> str:
@@ -70,8 +70,9 @@ def _row(node: Row, script: bool) -> str:
     out = []
     for i, (gap, item) in enumerate(zip(spaces, node.items)):
         # "W_out x", not "W_outx": a script written with _ or ^ needs a space to end it.
-        if not gap and i and kinds[i] in ("ord", "op", "big", "frac") \
-                and _spelled_script(node.items[i - 1]):
+        prev = node.items[i - 1] if i else None
+        if not gap and prev is not None and (runs_on(prev, kinds[i]) or (
+                kinds[i] in _RUN_ON_KINDS and _spelled_script(prev))):
             gap = 1
         out.append(" " * gap + linear(item, script))
     return "".join(out)
@@ -83,6 +84,22 @@ def _spelled_script(node: Node) -> bool:
         return False
     last, table = (node.sup, SUPERSCRIPTS) if node.sup is not None else (node.sub, SUBSCRIPTS)
     return to_script(linear(last, script=True).strip(), table) is None
+
+
+_RUN_ON_KINDS = ("ord", "op", "big", "frac")
+
+
+def runs_on(node: Node, next_kind: str) -> bool:
+    """True when ``node`` ends in a Unicode subscript holding a comma (``Aᵢ,ₖ``) and an
+    operand of class ``next_kind`` follows it.
+
+    The comma sits on the baseline, so an atom set right after it would read as
+    the start of a new item (``Aᵢ,ₖBₖ,ⱼ``): both layouts keep a cell between them.
+    """
+    if next_kind not in _RUN_ON_KINDS or not isinstance(node, Scripts) or node.sub is None \
+            or node.sup is not None:
+        return False
+    return "," in (to_script(linear(node.sub, script=True).strip(), SUBSCRIPTS) or "")
 
 
 def _scripts(node: Scripts, script: bool) -> str:

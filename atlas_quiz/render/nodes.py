@@ -146,21 +146,26 @@ _UNARY_AFTER = {None, "bin", "rel", "open", "punct", "op", "big"}
 _NOT_BEFORE_OP = {"open", "inner", "punct", "close", "bin", "rel", "space"}
 
 
-def _classes(kinds: list[str]) -> list[str]:
+def _classes(kinds: list[str], names: list[bool]) -> list[str]:
     """TeX's rule: a binary operator with no operand on its left is a sign, as is one before a rel/close.
 
     A sign is spaced like an ordinary atom except that it sticks to what follows
-    (``−log``, ``−½``), which is how a minus sign is read.
+    (``−log``, ``−½``), which is how a minus sign is read. One departure from
+    TeX: after a bare function name (``names[i]``: no scripts) the operator
+    stays binary, because a name followed by an operator is used as a value
+    (RoPE's ``x ⊙ cos + rotate_half(x) ⊙ sin``); a function of a negated
+    argument is written with brackets, ``exp(−x)``.
     """
     out = list(kinds)
     prev: str | None = None
+    prev_name = False
     for i, kind in enumerate(kinds):
         if kind == "bin":
             nxt = next((k for k in kinds[i + 1:] if k != "space"), None)
-            if prev in _UNARY_AFTER or nxt in (None, "rel", "close", "punct"):
+            if (prev in _UNARY_AFTER and not prev_name) or nxt in (None, "rel", "close", "punct"):
                 out[i] = "sign"
         if kind != "space":
-            prev = out[i]
+            prev, prev_name = out[i], names[i]
     return out
 
 
@@ -187,7 +192,8 @@ def _gap(prev: str, cur: str, script: bool) -> int:
 
 def gaps(items: tuple[Node, ...], script: bool = False) -> tuple[list[int], list[str]]:
     """Cells before each item of a row and each item's class after sign detection."""
-    kinds = _classes([kind_of(item) for item in items])
+    kinds = _classes([kind_of(item) for item in items],
+                     [isinstance(item, Sym) and item.kind == "op" for item in items])
     spaces = [0] + [_gap(kinds[i - 1], kinds[i], script) for i in range(1, len(kinds))]
     for i in range(1, len(items)):
         # An operator carrying limits keeps clear of a bracket: "max (…)" reads as max over

@@ -119,9 +119,11 @@ _HOLES = {
     "MATHEMATICAL FRAKTUR": "BLACK-LETTER",
 }
 
+# A comma has no subscript form but reads well at the baseline between subscripts
+# (Cᵢ,ⱼ): lowering a whole row just for it would put indices on the row of a sum's limits.
 SUBSCRIPTS = dict(zip(
-    "0123456789+-−=()aehijklmnoprstuvxβγρφϕχ ",
-    "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵩᵪ ", strict=True))
+    "0123456789+-−=()aehijklmnoprstuvxβγρφϕχ ,",
+    "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵩᵪ ,", strict=True))
 # A prime and an asterisk already sit high, so they stand for themselves.
 SUPERSCRIPTS = dict(zip(
     "0123456789+-−=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWβγδεϵθιφϕχ⊤′″*∗ ",
@@ -204,8 +206,11 @@ def styled(ch: str, font: str) -> str:
 
 
 def to_script(text: str, table: dict[str, str]) -> str | None:
-    """``text`` as Unicode sub/superscript characters, or None if one character has none."""
-    if not text:
+    """``text`` as Unicode sub/superscript characters, or None if one character has none.
+
+    Spaces and commas do not make a script on their own: ``x_{,}`` stays a lowered comma.
+    """
+    if not text.strip(" ,"):
         return None
     out = []
     for ch in text:
