@@ -95,28 +95,39 @@ def check(spec: Path, students: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         echo_json({"title": quiz_spec.title, "hash": quiz_spec.hash, "minutes": quiz_spec.minutes,
                    "max_points": quiz_spec.max_points, "slots": quiz_spec.slots(),
+                   "late": quiz_spec.late, "grace_minutes": quiz_spec.grace_minutes,
+                   "late_rule": quiz_spec.late_rule(),
                    "items": [{"name": i.name, "pool": list(i.pool), "count": i.count,
-                              "points": i.points, "partial": i.partial} for i in quiz_spec.items],
+                              "points": i.points, "points_total": i.points * i.count,
+                              "partial": i.partial} for i in quiz_spec.items],
                    "students": {s: [{"slot": q.slot, "card": q.card.id, "seed": q.seed,
                                      "points": q.points, "prompt": q.shown.prompt} for q in qs]
                                 for s, qs in drawn.items()}})
         return
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
-    out.print(f"[bold]{quiz_spec.title}[/]  {fmt_points(quiz_spec.minutes)} min, "
-              f"{fmt_points(quiz_spec.max_points)} points, hash {quiz_spec.hash[:16]}", markup=True)
-    table = Table("item", "draws", "from", "points", "partial")
+    n_questions = len(quiz_spec.slots())
+    out.print(f"[bold]{escape(quiz_spec.title)}[/]  {fmt_points(quiz_spec.minutes)} min, "
+              f"{n_questions} questions, {fmt_points(quiz_spec.max_points)} points, "
+              f"hash {quiz_spec.hash[:16]}", markup=True)
+    out.print(f"Late: {quiz_spec.late_rule()}.", markup=False, soft_wrap=True)
+    table = Table("item", "questions", "from", "points each", "item total", "partial",
+                  caption="points each: per question; partial: share for the right shape, wrong values")
     for i in quiz_spec.items:
         pool = i.pool[0] if i.fixed else f"{len(i.pool)} cards"
-        table.add_row(i.name, str(i.count), pool, fmt_points(i.points), f"{i.partial:.0%}")
+        table.add_row(escape(i.name), str(i.count), pool, fmt_points(i.points),
+                      fmt_points(i.points * i.count), f"{i.partial:.0%}")
+    table.add_row("total", str(n_questions), "", "", fmt_points(quiz_spec.max_points), "",
+                  style="bold")
     out.print(table)
     for s, questions in drawn.items():
-        t = Table("item", "card", "kind", "points", "prompt", title=f"what {s} gets")
-        for q in questions:
+        t = Table("#", "item", "card", "kind", "points", "prompt", title=f"what {s} gets")
+        for n, q in enumerate(questions, start=1):
             shown = q.shown
-            t.add_row(q.slot, q.card.id, q.card.kind, fmt_points(q.points), shown.prompt +
-                      (f"\n{shown.code}" if shown.code else ""))
+            t.add_row(str(n), q.slot, q.card.id, q.card.kind, fmt_points(q.points),
+                      escape(shown.prompt + (f"\n{shown.code}" if shown.code else "")))
         out.print(t)
 
 
@@ -158,43 +169,72 @@ def take(spec: Path, student: str, out_dir: Path) -> None:
               help="CSV with a `student` column.")
 @click.option("--state", type=click.Path(file_okay=False, path_type=Path), help=_STATE_HELP)
 @click.option("--out", "out_csv", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write student,token here (default: print them).")
+              help="Keep student,token here: new tokens are added to the list already there "
+                   "(default: print the new ones).")
 @click.option("--reissue", is_flag=True, help="New tokens for every student on the roster "
               "(their old ones stop working).")
-def tokens(spec: Path, roster: Path, state: Path | None, out_csv: Path | None, reissue: bool) -> None:
+@click.option("--force", is_flag=True, help="Start over: forget every token of this lab (also one "
+              "made for another version of the spec) and rewrite --out with new ones only.")
+def tokens(spec: Path, roster: Path, state: Path | None, out_csv: Path | None, reissue: bool,
+           force: bool) -> None:
     """Make a personal token for each student on the roster, for `quiz serve`.
 
-    The server keeps only hashes (STATE/tokens.json); the tokens themselves are
-    shown once, here: print them and hand them out. Students already holding a
-    token keep it unless --reissue.
+    The server keeps only hashes (STATE/tokens.json), so a token is shown once,
+    when it is made. Students who hold a token keep it unless --reissue. With
+    --out, new tokens are added to that list and reissued ones replace their
+    rows: the list never loses a token that still opens the exam. Run it again
+    after adding students to the roster to get tokens for them alone.
 
     \b
     Example:
         atlas-quiz quiz tokens quiz.toml --roster roster.csv --out tokens.csv
+        atlas-quiz quiz tokens quiz.toml --roster roster.csv   # print the new ones
     """
     import csv
 
-    from ..quiz import LabState, TokenStore, read_roster
+    from ..quiz import LabState, read_roster
+    from ..quiz.tokens import NotATokenList, TokenListConflict, issue_tokens
 
     quiz_spec = _load(spec)
     lab = LabState(_state_dir(spec, state))
     try:
         students = read_roster(roster)
-        store = TokenStore.load(lab.tokens_path, quiz_spec.hash)
+        done = issue_tokens(lab.tokens_path, quiz_spec.hash, students, out=out_csv, reissue=reissue,
+                            force=force)
+    except TokenListConflict as exc:
+        fail(str(exc), 2)
+    except NotATokenList as exc:
+        fail(f"{exc}; not overwriting it: choose another --out", 2)
     except ValueError as exc:
         fail(str(exc), 2)
-    fresh = store.issue(students, reissue=reissue)
-    store.save()
-    rows = [["student", "token"], *([s, t] for s, t in fresh.items())]
-    if out_csv:
-        fd = os.open(out_csv, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows(rows)
-    else:
-        csv.writer(sys.stdout).writerows(rows)
-    kept = len(students) - len(fresh)
-    console(stderr=True).print(f"{len(fresh)} new token(s){f', {kept} kept' if kept else ''}; "
-                               f"hashes in {lab.tokens_path}")
+    if out_csv is None and done.fresh:
+        csv.writer(sys.stdout).writerows([["student", "token"], *map(list, done.fresh.items())])
+    _tokens_summary(done, out_csv, lab.tokens_path)
+
+
+def _tokens_summary(done, out_csv: Path | None, hashes: Path) -> None:
+    """Say what changed, and which students' tokens cannot be shown again."""
+    from ..quiz.tokens import name_list
+
+    def say(text: str) -> None:
+        err.print(text, markup=False, soft_wrap=True)
+
+    err = console(stderr=True)
+    new = f"{len(done.fresh)} new token(s)"
+    if done.fresh:
+        new += f" ({name_list(list(done.fresh))})"
+    where = f"; {out_csv} holds {done.listed}" if out_csv and done.fresh else ""
+    say(f"{new}, {len(done.kept)} kept{where}; hashes in {hashes}")
+    if out_csv and not done.fresh:
+        say(f"{out_csv} was not changed.")
+    if done.unlisted:
+        say(f"{name_list(done.unlisted)} hold a token that is not "
+            f"{'in ' + str(out_csv) if out_csv else 'shown here'}: the lab keeps only hashes, so it "
+            "cannot be shown again. Use the list you saved when it was made, or --reissue to make "
+            "new ones (the old ones stop working).")
+    if done.foreign:
+        say(f"warning: {out_csv} holds tokens that do not open this lab, for "
+            f"{name_list(done.foreign)} (kept as they were)")
 
 
 @quiz.command("serve")
@@ -270,7 +310,10 @@ def grade(spec: Path, submissions: Path, results: Path, jobs: int, device: str, 
     Refuses to run when the sandbox cannot be set up (and says why). A second
     run grades only answers (or cards) that changed; points, partial credit and
     overrides are applied afresh every time. A malformed or tampered submission
-    is reported in problems.csv and the gradebook, and grading goes on.
+    is reported in problems.csv and the gradebook, and grading goes on. An
+    answer saved after the time limit plus the spec's grace_minutes scores 0
+    unless the spec says late = "accept"; either way its student's status says
+    "late". items.csv has a row per card as each item asks it.
 
     \b
     Example:
@@ -281,6 +324,7 @@ def grade(spec: Path, submissions: Path, results: Path, jobs: int, device: str, 
     from ..quiz import grade_class
 
     quiz_spec = _load(spec)
+    _require_submissions(submissions)
     try:
         dev = resolve_device(device)
     except RunnerUnavailable as exc:
@@ -300,6 +344,20 @@ def grade(spec: Path, submissions: Path, results: Path, jobs: int, device: str, 
         except RunnerUnavailable as exc:
             fail(f"strict grading cannot run: {exc}", 2)
     _summary(report, results, as_json)
+
+
+def _require_submissions(folder: Path) -> None:
+    """Exit 1 when ``folder`` holds no submission file: a wrong folder must not pass for an
+    empty class (and writes no gradebook)."""
+    from ..quiz.grader import SUBMISSION_PATTERN, submission_files
+
+    if submission_files(folder):
+        return
+    hint = ""
+    if (folder / "submissions").is_dir():  # the lab's folder rather than its submissions
+        hint = f"; did you mean {folder / 'submissions'}?"
+    fail(f"no submissions in {folder}: expected files named <student>.json ({SUBMISSION_PATTERN}), "
+         f"as `quiz take --out` and `quiz serve` write them{hint}", 1)
 
 
 def _summary(report, results: Path, as_json: bool) -> None:

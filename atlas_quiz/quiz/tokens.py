@@ -11,17 +11,20 @@ from __future__ import annotations
 import csv
 import fcntl
 import hashlib
+import io
 import json
 import os
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import write_atomic
 from .spec import check_student_id
 
-__all__ = ["TOKEN_FORMAT", "SessionLock", "TokenStore", "hash_token", "new_token", "normalize_token",
-           "read_roster"]
+__all__ = ["TOKEN_FORMAT", "Issued", "SessionLock", "TokenListConflict", "TokenStore", "hash_token",
+           "NotATokenList", "issue_tokens", "name_list", "new_token", "normalize_token", "read_roster",
+           "read_token_list", "write_token_list"]
 
 TOKEN_FORMAT = "atlas-quiz-tokens/1"
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
@@ -124,6 +127,105 @@ class TokenStore:
     def student_for(self, token: str) -> str | None:
         """The student a typed token belongs to, or None."""
         return self.by_hash.get(hash_token(token))
+
+
+TOKEN_LIST_HEADER = ["student", "token"]
+
+
+class NotATokenList(ValueError):
+    """The file given for the token list holds something else (a roster?): never overwrite it."""
+
+
+def read_token_list(path: str | Path) -> dict[str, str]:
+    """student -> token from a list ``quiz tokens --out`` wrote; :class:`NotATokenList` otherwise.
+
+    An empty file is an empty list: there is nothing in it to lose.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+    if not rows:
+        return {}
+    if [h.strip().lower() for h in rows[0]] != TOKEN_LIST_HEADER:
+        raise NotATokenList(f"{path} is not a token list (its first row is not `student,token`)")
+    tokens: dict[str, str] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != 2:
+            raise NotATokenList(f"{path}:{line}: expected `student,token`, got {len(row)} columns")
+        tokens[row[0].strip()] = row[1].strip()
+    return tokens
+
+
+def write_token_list(path: str | Path, tokens: dict[str, str]) -> None:
+    """Write ``student,token`` rows atomically, readable by their owner only (they open exams)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([TOKEN_LIST_HEADER, *map(list, tokens.items())])
+    write_atomic(path, buf.getvalue())  # mkstemp makes the file 0600 before any token is in it
+    os.chmod(path, 0o600)
+
+
+class TokenListConflict(ValueError):
+    """Issuing would replace tokens in the list file that this lab does not know (wrong --state?)."""
+
+
+@dataclass
+class Issued:
+    """What :func:`issue_tokens` did, for the instructor's summary."""
+
+    fresh: dict[str, str] = field(default_factory=dict)  # student -> new token, in clear
+    kept: list[str] = field(default_factory=list)  # roster students who keep the token they hold
+    unlisted: list[str] = field(default_factory=list)  # of those, the ones the list file lacks
+    foreign: list[str] = field(default_factory=list)  # list rows whose token does not open this lab
+    listed: int = 0  # tokens in the list file after the run (0 without one)
+
+
+def issue_tokens(store_path: str | Path, spec_hash: str, students: list[str], *,
+                 out: str | Path | None = None, reissue: bool = False, force: bool = False,
+                 randbits: Callable[[int], int] = secrets.randbits) -> Issued:
+    """Give every roster student without a token a new one; keep the lab's hashes and ``out`` in step.
+
+    The lab keeps only hashes, so a token lost from ``out`` is lost for good:
+    ``out`` is never rewritten with fewer tokens. New tokens are added to the
+    list already there, and a reissued student's row is replaced (the old token
+    no longer opens the lab). A row whose token this lab does not know is kept,
+    and replacing one is refused (:class:`TokenListConflict`): it usually means
+    the wrong lab folder. ``force`` starts over: a new store for this spec, a
+    token for every roster student, and ``out`` rewritten with only those. A
+    file that is not a token list is never overwritten (:class:`NotATokenList`).
+    The list is written before the hashes, so a crash in between leaves tokens
+    that do not work yet, never hashes whose tokens no one has.
+    """
+    store = TokenStore(Path(store_path), spec_hash) if force else TokenStore.load(store_path, spec_hash)
+    out = Path(out) if out is not None else None
+    # Read even with ``force``: a file that is not a token list (the roster?) is never overwritten.
+    listed = read_token_list(out) if out is not None and out.exists() else {}
+    if force:
+        listed = {}
+    foreign = sorted(s for s, t in listed.items() if store.student_for(t) != s)
+    had = store.students
+    fresh = store.issue(students, reissue=reissue or force, randbits=randbits)
+    clash = sorted(set(foreign) & set(fresh))
+    if clash:
+        raise TokenListConflict(
+            f"{out} holds tokens for {name_list(clash)} that this lab ({store.path}) does not know; "
+            "they may be for another lab folder (check --state). Not replacing them: write to "
+            "another --out, or use --force to start this lab's tokens over")
+    kept = [s for s in students if s in had and s not in fresh]
+    result = Issued(fresh, kept, [s for s in kept if s not in listed or s in foreign], foreign)
+    if out is not None and (fresh or force):
+        merged = {**listed, **fresh}
+        write_token_list(out, merged)
+        result.listed = len(merged)
+    else:
+        result.listed = len(listed)
+    if fresh or force:
+        store.save()
+    return result
+
+
+def name_list(students: list[str], most: int = 10) -> str:
+    """``alice, bob`` or ``alice, bob, ... (12 in all)`` for a message."""
+    shown = ", ".join(students[:most])
+    return shown if len(students) <= most else f"{shown}, ... ({len(students)} in all)"
 
 
 class SessionLock:
