@@ -255,19 +255,31 @@ def test_feedback_names_the_first_difference_without_a_grade_for_rejected_work(g
     assert "not graded" in (fb / "badjson.txt").read_text()
 
 
-def test_item_analysis_matches_the_expected_points(graded):
+def test_item_analysis_is_per_card_and_matches_the_expected_points(graded):
     spec, expected = graded["spec"], graded["expected"]
-    rows = {r[0]: r for r in read_csv(graded["results"] / "items.csv")[1:]}
-    for i, slot in enumerate(spec.slots()):
-        pts = [float(v[1 + i]) for v in expected.values()]
-        assert float(rows[slot][3]) == pytest.approx(sum(pts) / len(pts), abs=5e-4)
-        assert rows[slot][2] == str(len(expected))
+    slots = spec.slots()
+    earned: dict[tuple[str, str], list[float]] = {}  # (item, card) -> points of each student asked it
+    held: dict[str, set[str]] = {}
+    for student, row in expected.items():
+        for q in spec.questions_for(student):
+            earned.setdefault((q.item, q.card.id), []).append(float(row[1 + slots.index(q.slot)]))
+            held.setdefault(q.slot, set()).add(q.card.id)
+    rows = read_csv(graded["results"] / "items.csv")
+    assert rows[0][:6] == ["scope", "item", "slot", "card", "points", "students"]
+    cards = {(r[1], r[3]): r for r in rows[1:] if r[0] == "card"}
+    assert set(cards) == {(i.name, c) for i in spec.items for c in i.pool}
+    for key, pts in earned.items():
+        assert cards[key][5] == str(len(pts))
+        assert float(cards[key][6]) == pytest.approx(sum(pts) / len(pts), abs=5e-4)
+    # a column that held several cards is reported too, and says so
+    mixed = {r[2] for r in rows[1:] if r[0] == "slot (mixed cards)"}
+    assert mixed == {slot for slot, cards_held in held.items() if len(cards_held) > 1}
     # the top students answer everything, the bottom ones nothing: relu discriminates fully
     totals = sorted(expected.values(), key=lambda v: -float(v[-2]))
     k = round(0.27 * len(totals))
     top = sum(float(v[1]) for v in totals[:k]) / k
     bottom = sum(float(v[1]) for v in totals[-k:]) / k
-    assert float(rows["relu"][5]) == pytest.approx(top - bottom, abs=5e-4)
+    assert float(cards[("relu", "quiz.relu")][8]) == pytest.approx(top - bottom, abs=5e-4)
 
 
 def test_progress_is_reported_up_to_every_answer_graded(graded):

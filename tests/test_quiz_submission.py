@@ -105,6 +105,8 @@ def valid_file(spec, tmp_path, now, student="bob"):
     (lambda d: d.update(format="v0"), "not an atlas-quiz submission"),
     (lambda d: d.update(started_at="yesterday"), "bad or missing time stamp"),
     (lambda d: d.update(finished="whenever"), "unknown end of exam"),
+    (lambda d: d["answers"]["relu"].update(saved_at="soon"), "item 'relu': bad time stamp"),
+    (lambda d: d["answers"]["relu"].update(saved_at=12), "item 'relu': bad time stamp"),
 ])
 def test_a_tampered_submission_is_rejected_saying_why(spec, tmp_path, now, tamper, reason):
     path = valid_file(spec, tmp_path, now)
@@ -216,7 +218,8 @@ def test_quiz_tokens_command_prints_tokens_once_and_stores_hashes(spec, tmp_path
     assert rows[1][1] not in (tmp_path / "quiz-lab" / "tokens.json").read_text()
 
 
-def test_answers_saved_after_the_time_limit_are_graded_but_reported(spec, tmp_path, now):
+def test_answers_saved_after_the_time_limit_are_reported_and_the_student_marked_late(spec, tmp_path,
+                                                                                    now):
     from atlas_quiz.quiz import grade_class
 
     subs = tmp_path / "subs"
@@ -230,5 +233,5 @@ def test_answers_saved_after_the_time_limit_are_graded_but_reported(spec, tmp_pa
     report = grade_class(spec, subs, tmp_path / "results", mode="own", device="cpu")
     assert report.graded_now == 0
     assert [(p[1], p[2]) for p in report.problems] == [
-        ("bob", "answers saved after the time limit (check this file): loss")]
-    assert {g.student: g.status for g in report.grades} == {"alice": "graded", "bob": "graded"}
+        ("bob", "answers saved after the time limit (+1 min grace), scored 0: loss")]
+    assert {g.student: g.status for g in report.grades} == {"alice": "graded", "bob": "graded (late)"}

@@ -10,15 +10,16 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from .atomic import write_atomic
 from .spec import Question, QuizSpec
 
-__all__ = ["ItemGrade", "Override", "StudentGrade", "apply_overrides", "fmt_points", "item_analysis",
-           "read_overrides", "score", "write_feedback", "write_gradebook", "write_items",
-           "write_problems"]
+__all__ = ["ItemGrade", "Override", "StudentGrade", "apply_late", "apply_overrides", "fmt_duration",
+           "fmt_points", "item_analysis", "read_overrides", "score", "write_feedback", "write_gradebook",
+           "write_items", "write_problems"]
 
 UPPER_LOWER = 0.27  # the classic share of the class in each group of the discrimination index
 
@@ -29,6 +30,15 @@ def fmt_points(x: float | None) -> str:
         return ""
     x = round(x, 3)
     return str(int(x)) if x == int(x) else f"{x:g}"
+
+
+def fmt_duration(seconds: float) -> str:
+    """A duration as a person reads it: ``45 s``, ``25 min``, ``2 h 59 min``."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    h, m = divmod(s // 60, 60)
+    return f"{h} h {m} min" if h else f"{m} min"
 
 
 @dataclass
@@ -56,6 +66,7 @@ class StudentGrade:
     status: str
     items: dict[str, ItemGrade] = field(default_factory=dict)
     file: str = ""
+    late: bool = False  # answers saved after the time limit plus grace (the status says so too)
 
     @property
     def graded(self) -> bool:
@@ -84,7 +95,36 @@ def score(question: Question, result: dict[str, Any] | None, answer: str) -> Ite
     elif g.verdict == "wrong" and g.shape_ok and question.partial > 0:
         g.points = round(question.points * question.partial, 6)
         g.note = f"partial credit ({fmt_points(question.partial * 100)}%): right shape, wrong values"
+    elif g.verdict == "wrong" and question.partial > 0:
+        g.note = _no_partial_credit(question, result)
     return g
+
+
+def _no_partial_credit(question: Question, result: dict[str, Any]) -> str:
+    """Why a wrong answer earned none of the item's partial credit, when the feedback alone does
+    not say: its first difference may be in the values while another trial had the wrong shape."""
+    if question.card.kind not in ("expr", "kernel"):
+        return "no partial credit: partial credit is for expressions with the right shape"
+    if result.get("stage") in ("shape", "type"):
+        return ""  # the feedback already names the wrong shape
+    why = (result.get("details") or {}).get("shape_failure")
+    if not why:
+        return ""
+    return f"no partial credit (it needs the right shape on every trial): {why}"
+
+
+def apply_late(g: ItemGrade, after: timedelta, policy: str) -> None:
+    """Apply the spec's late policy to an answer saved ``after`` past the time limit.
+
+    ``zero``: the answer is still graded and shown, but earns nothing; ``accept``:
+    it keeps its points and says it was late.
+    """
+    when = f"saved {fmt_duration(after.total_seconds())} after the time limit"
+    if policy == "zero":
+        g.points = 0.0
+        g.note = f"{when}: late answers score 0 in this quiz"
+    else:
+        g.note = "; ".join(n for n in (g.note, f"{when} (late answers count in this quiz)") if n)
 
 
 @dataclass
@@ -162,42 +202,65 @@ def write_gradebook(path: Path, spec: QuizSpec, grades: list[StudentGrade]) -> N
 
 
 def item_analysis(spec: QuizSpec, grades: list[StudentGrade]) -> list[dict[str, Any]]:
-    """Per item: mean points, difficulty (mean share of the points) and the discrimination index.
+    """Per question: mean points, difficulty (mean share of the points), discrimination, blanks.
 
-    Discrimination is the upper-lower index: the mean share of the item's points
-    in the top 27% of the class by total minus that in the bottom 27%. Near 0
-    (or negative) flags an item that does not tell strong students from weak ones.
+    A row per card as each item asks it (``scope`` ``card``), over the students
+    who were asked that card: a slot drawn from a pool holds different cards for
+    different students, and mixing them would blur both numbers. A slot that did
+    hold several cards also gets a row of its own (``scope`` ``slot (mixed
+    cards)``), which matches the gradebook's column.
+
+    Discrimination is the upper-lower index: the mean share of the points in the
+    top 27% of the group by quiz total minus that in the bottom 27%. Near 0 (or
+    negative) flags a question that does not tell strong students from weak ones.
     """
     graded = sorted((g for g in grades if g.graded), key=lambda g: (-(g.total or 0.0), g.student))
-    n = len(graded)
-    k = max(1, round(UPPER_LOWER * n)) if n >= 2 else 0
     rows = []
     for item in spec.items:
-        for slot in item.slots():
-            shares = [g.items[slot].points / item.points for g in graded]
-            cards = sorted({g.items[slot].card for g in graded})
-            row: dict[str, Any] = {
-                "item": slot, "points": item.points, "students": n,
-                "mean": sum(g.items[slot].points for g in graded) / n if n else None,
-                "difficulty": sum(shares) / n if n else None,
-                "discrimination": (sum(shares[:k]) - sum(shares[-k:])) / k if k else None,
-                "blank": sum(1 for g in graded if g.items[slot].verdict == "blank"),
-                "cards": " ".join(cards),
-            }
-            rows.append(row)
+        slots = item.slots()
+        for card in item.pool:
+            asked = [(slot, g.items[slot]) for g in graded for slot in slots
+                     if slot in g.items and g.items[slot].card == card]
+            rows.append(_stats("card", item.name, sorted({s for s, _ in asked}), [card],
+                               item.points, [ig for _, ig in asked]))
+        for slot in slots:
+            held = [g.items[slot] for g in graded if slot in g.items]
+            cards = [c for c in item.pool if c in {ig.card for ig in held}]
+            if len(cards) > 1:
+                rows.append(_stats("slot (mixed cards)", item.name, [slot], cards, item.points, held))
     return rows
 
 
+def _stats(scope: str, item: str, slots: list[str], cards: list[str], points: float,
+           held: list[ItemGrade]) -> dict[str, Any]:
+    """One row of the analysis over ``held`` (one grade per student, best quiz total first)."""
+    n = len(held)
+    k = max(1, round(UPPER_LOWER * n)) if n >= 2 else 0
+    shares = [ig.points / ig.max_points for ig in held]
+    return {"scope": scope, "item": item, "slot": " ".join(slots), "card": " ".join(cards),
+            "points": points, "students": n,
+            "mean": sum(ig.points for ig in held) / n if n else None,
+            "difficulty": sum(shares) / n if n else None,
+            "discrimination": (sum(shares[:k]) - sum(shares[-k:])) / k if k else None,
+            "blank": sum(1 for ig in held if ig.verdict == "blank")}
+
+
+ITEM_COLUMNS = ["scope", "item", "slot", "card", "points", "students", "mean", "difficulty",
+                "discrimination", "blank"]
+
+
 def write_items(path: Path, spec: QuizSpec, grades: list[StudentGrade]) -> None:
-    """``items.csv``: the item analysis, one row per item."""
+    """``items.csv``: the item analysis, one row per card as an item asks it (see
+    :func:`item_analysis`); ``points`` is per question."""
     def num(x: float | None) -> str:
         """Three decimals, blank when there is no value (fewer than two students)."""
         return "" if x is None else f"{x:.3f}"
 
-    rows = [["item", "points", "students", "mean", "difficulty", "discrimination", "blank", "cards"]]
+    rows = [ITEM_COLUMNS]
     for r in item_analysis(spec, grades):
-        rows.append([r["item"], fmt_points(r["points"]), str(r["students"]), num(r["mean"]),
-                     num(r["difficulty"]), num(r["discrimination"]), str(r["blank"]), r["cards"]])
+        rows.append([r["scope"], r["item"], r["slot"], r["card"], fmt_points(r["points"]),
+                     str(r["students"]), num(r["mean"]), num(r["difficulty"]),
+                     num(r["discrimination"]), str(r["blank"])])
     write_atomic(path, _csv(rows))
 
 
@@ -213,7 +276,11 @@ def feedback_text(spec: QuizSpec, sg: StudentGrade) -> str:
         lines += ["", f"Your submission was not graded: {sg.status.removeprefix('rejected: ')}",
                   "Please talk to your instructor."]
         return "\n".join(lines) + "\n"
-    lines += [f"Total: {fmt_points(sg.total)} / {fmt_points(spec.max_points)}", ""]
+    lines.append(f"Total: {fmt_points(sg.total)} / {fmt_points(spec.max_points)}")
+    if sg.late:
+        lines.append(f"Some of your answers were saved after the time limit; in this quiz, "
+                     f"{spec.late_rule()}.")
+    lines.append("")
     for slot, g in sg.items.items():
         lines.append(f"## {slot} ({g.card}): {fmt_points(g.points)} / {fmt_points(g.max_points)}")
         lines.append(f"Verdict: {g.verdict}")

@@ -28,7 +28,9 @@ from typing import Any
 from .atomic import append_durable
 from .gradebook import (
     StudentGrade,
+    apply_late,
     apply_overrides,
+    fmt_duration,
     read_overrides,
     score,
     write_feedback,
@@ -39,9 +41,13 @@ from .gradebook import (
 from .spec import Question, QuizSpec
 from .submission import Rejected, Submission, parse_iso, read_submission
 
-__all__ = ["GRADER_VERSION", "ClassReport", "collect_submissions", "grade_class"]
+__all__ = ["GRADER_VERSION", "SUBMISSION_PATTERN", "ClassReport", "collect_submissions", "grade_class",
+           "late_answers", "submission_files"]
 
-GRADER_VERSION = "1"  # part of every cache key: bump it when verdicts would change
+# Part of every cache key: bump it when verdicts would change. 2: results name the first
+# trial with a wrong shape (``details["shape_failure"]``), which the feedback shows.
+GRADER_VERSION = "2"
+SUBMISSION_PATTERN = "*.json"  # <student>.json, as `quiz take` and the lab write them
 CACHE = Path(".cache") / "grades.jsonl"
 
 Progress = Callable[[int, int], None]  # (answers done, answers to grade)
@@ -63,6 +69,11 @@ def _safe_name(stem: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@+-]", "_", stem).lstrip(".")[:64] or "unnamed"
 
 
+def submission_files(folder: Path) -> list[Path]:
+    """The submission files in ``folder``, sorted (``.`` files are atomic writes in progress)."""
+    return [p for p in sorted(folder.glob(SUBMISSION_PATTERN)) if not p.name.startswith(".")]
+
+
 def collect_submissions(spec: QuizSpec, folder: Path) -> tuple[dict[str, tuple[Path, Submission]],
                                                                list[StudentGrade]]:
     """Every ``*.json`` in ``folder``: the valid submissions by student, and the rejected ones.
@@ -72,9 +83,7 @@ def collect_submissions(spec: QuizSpec, folder: Path) -> tuple[dict[str, tuple[P
     """
     valid: dict[str, list[tuple[Path, Submission]]] = {}
     rejected: list[StudentGrade] = []
-    for path in sorted(folder.glob("*.json")):
-        if path.name.startswith("."):
-            continue  # a temp file of an atomic write in progress
+    for path in submission_files(folder):
         try:
             sub = read_submission(path, spec)
         except Rejected as exc:
@@ -261,11 +270,27 @@ def _run_units(engines: _Engines, units: list[list[tuple[str, Question, str]]], 
     return done
 
 
-def _late_answers(spec: QuizSpec, sub: Submission) -> list[str]:
-    """Slots saved after the deadline (plus a minute's grace): the exam app stops at the deadline,
-    so these come from a hand-edited file or a changed clock. Graded, but reported."""
-    deadline = sub.deadline(spec) + timedelta(minutes=1)
-    return [slot for slot, a in sub.answers.items() if a.saved_at and parse_iso(a.saved_at) > deadline]
+def late_answers(spec: QuizSpec, sub: Submission) -> dict[str, timedelta]:
+    """Slots saved after the time limit plus the spec's grace, and how long after the limit.
+
+    The exam app stops at the deadline, so these come from a hand-edited file, a
+    changed clock or an app kept open past the end. An answer with text but no
+    save time (only a hand-edited file has one) counts as saved when the file was.
+    """
+    deadline = sub.deadline(spec)
+    cutoff = deadline + timedelta(seconds=spec.grace_s)
+    out: dict[str, timedelta] = {}
+    for slot, a in sub.answers.items():
+        stamp = a.saved_at or (sub.updated_at if a.text.strip() else None)
+        if stamp and (when := parse_iso(stamp)) > cutoff:
+            out[slot] = when - deadline
+    return out
+
+
+def _status(sub: Submission, late: dict[str, timedelta]) -> str:
+    """``graded``, with what the instructor should know in brackets: not handed in, late."""
+    flags = [flag for flag, on in (("not handed in", not sub.finished), ("late", bool(late))) if on]
+    return f"graded ({', '.join(flags)})" if flags else "graded"
 
 
 def _score_all(spec: QuizSpec, valid: dict, plan: dict, cache: dict, rejected: list[StudentGrade],
@@ -273,14 +298,17 @@ def _score_all(spec: QuizSpec, valid: dict, plan: dict, cache: dict, rejected: l
     grades: list[StudentGrade] = []
     for student, rows in plan.items():
         path, sub = valid[student]
-        status = "graded" if sub.finished else "graded (not handed in)"
-        late = _late_answers(spec, sub)
+        late = late_answers(spec, sub)
         if late:
-            report.problems.append((path.name, student, "answers saved after the time limit "
-                                                        f"(check this file): {', '.join(late)}"))
-        sg = StudentGrade(student, status, file=path.name)
+            verdict = "scored 0" if spec.late == "zero" else 'counted (late = "accept")'
+            report.problems.append((path.name, student, f"answers saved after the time limit "
+                                                        f"(+{fmt_duration(spec.grace_s)} grace), "
+                                                        f"{verdict}: {', '.join(late)}"))
+        sg = StudentGrade(student, _status(sub, late), file=path.name, late=bool(late))
         for q, text, key in rows:
             sg.items[q.slot] = score(q, cache[key] if key else None, text)
+            if q.slot in late:
+                apply_late(sg.items[q.slot], late[q.slot], spec.late)
             report.blank += key is None
             if key and cache[key].get("stage") == "card":
                 report.problems.append((path.name, student, f"{q.slot}: {cache[key]['feedback']}"))

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 from ..cards import Card, instantiate
 
-__all__ = ["SPEC_FORMAT", "STUDENT_ID", "Item", "Question", "QuizSpec", "check_student_id",
-           "derive_seed"]
+__all__ = ["LATE_POLICIES", "SPEC_FORMAT", "STUDENT_ID", "Item", "Question", "QuizSpec",
+           "check_student_id", "derive_seed"]
 
 SPEC_FORMAT = "atlas-quiz-spec/1"
+# What an answer saved after the time limit (plus the grace period) earns: nothing, or full marks.
+LATE_POLICIES = ("zero", "accept")
 # Student ids name files (submissions, feedback): no separators, no leading dot.
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
@@ -82,11 +84,25 @@ class QuizSpec:
     items: tuple[Item, ...]
     cards: dict[str, Card] = field(default_factory=dict)  # every card some item can draw
     path: str = ""
+    late: str = "zero"  # one of LATE_POLICIES
+    grace_minutes: float = 1.0  # a save this soon after the limit is on time (clock skew, the hand-in)
 
     @property
     def time_limit_s(self) -> float:
         """The time limit in seconds."""
         return self.minutes * 60.0
+
+    @property
+    def grace_s(self) -> float:
+        """How long after the time limit a save still counts as on time, in seconds."""
+        return self.grace_minutes * 60.0
+
+    def late_rule(self) -> str:
+        """The late policy in one sentence, for ``quiz check`` and the students' feedback."""
+        after = f"more than {_minutes(self.grace_minutes)} after the {_minutes(self.minutes)} limit"
+        if self.late == "accept":
+            return f"answers saved {after} count in full, marked late (late = \"accept\")"
+        return f"answers saved {after} score 0 (late = \"zero\")"
 
     @property
     def max_points(self) -> float:
@@ -105,7 +121,7 @@ class QuizSpec:
     def hash(self) -> str:
         """The exam's identity: title, time, seed and every item's pool and count.
 
-        Points and partial credit are grading policy and stay out of it, so an
+        Points, partial credit and the late policy are grading policy and stay out of it, so an
         instructor can change them at a regrade without invalidating the
         submissions; editing a card's text stays out too (the grading cache
         notices that). A card added to or removed from a pool changes the hash,
@@ -145,3 +161,10 @@ class QuizSpec:
                 out.append(Question(slot, item.name, self.cards[card_id], item.points, item.partial,
                                     derive_seed(self.seed, student, slot)))
         return out
+
+
+def _minutes(m: float) -> str:
+    """``20 min``, ``1.5 min``, ``30 s``: a duration as the spec gives it."""
+    if m < 1:
+        return f"{round(m * 60):g} s"
+    return f"{round(m, 3):g} min"

@@ -8,6 +8,8 @@ A spec looks like this (see ``atlas_quiz/quiz/sample/quiz.toml``)::
     seed = "2026-w3"          # change it and every student gets new draws
     decks = ["deck.toml"]     # relative to the spec; default: the built-in decks
     partial = 0.5             # default share of an item's points for right shape, wrong values
+    late = "zero"             # answers saved after the limit + grace score 0 ("accept": count them)
+    grace_minutes = 1         # how long after the limit a save still counts as on time
 
     [[item]]
     card = "quiz.relu"        # one fixed card ...
@@ -17,7 +19,7 @@ A spec looks like this (see ``atlas_quiz/quiz/sample/quiz.toml``)::
     name = "norm"
     tags = ["norm"]           # ... or `count` cards drawn per student from a pool
     count = 2                 # (filters: cards = [...], tags = [...], deck = "...")
-    points = 2
+    points = 2                # per question: this item is worth 2 x 2 = 4 points
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from typing import Any
 import tomllib
 
 from ..cards import Card, DeckError, Problem, load_decks
-from .spec import Item, QuizSpec
+from .spec import LATE_POLICIES, Item, QuizSpec
 
 __all__ = ["SpecError", "load_spec"]
 
-_QUIZ_FIELDS = {"title", "minutes", "seed", "decks", "partial"}
+_QUIZ_FIELDS = {"title", "minutes", "seed", "decks", "partial", "late", "grace_minutes"}
 _ITEM_FIELDS = {"name", "card", "cards", "tags", "deck", "count", "points", "partial"}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -129,7 +131,8 @@ def load_spec(path: str | Path, *, decks: list[str | Path] | None = None) -> Qui
     pool_ids = {c for item in items for c in item.pool}
     return QuizSpec(title=quiz["title"], minutes=float(quiz["minutes"]),
                     seed=str(quiz.get("seed", quiz["title"])), items=tuple(items),
-                    cards={c: cards[c] for c in pool_ids}, path=file)
+                    cards={c: cards[c] for c in pool_ids}, path=file, late=quiz.get("late", "zero"),
+                    grace_minutes=float(quiz.get("grace_minutes", 1)))
 
 
 def _quiz_table(data: dict[str, Any], report: _Report) -> dict[str, Any]:
@@ -153,6 +156,13 @@ def _quiz_table(data: dict[str, Any], report: _Report) -> dict[str, Any]:
         report.quiz("decks", f"expected a list of deck files or folders, got {quiz['decks']!r}")
     if "partial" in quiz and not (_is_num(quiz["partial"]) and 0 <= quiz["partial"] <= 1):
         report.quiz("partial", f"expected a share of the points from 0 to 1, got {quiz['partial']!r}")
+    if "late" in quiz and quiz["late"] not in LATE_POLICIES:
+        report.quiz("late", f"expected \"zero\" (late answers score 0) or \"accept\" (they count), "
+                            f"got {quiz['late']!r}")
+    grace = quiz.get("grace_minutes", 1)
+    if not (_is_num(grace) and 0 <= grace <= 24 * 60):
+        report.quiz("grace_minutes", f"expected minutes from 0 to 1440 after the time limit during "
+                                     f"which a save still counts as on time, got {grace!r}")
     return quiz
 
 

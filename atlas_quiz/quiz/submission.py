@@ -219,5 +219,10 @@ def _answers(raw: Any, spec: QuizSpec, student: str) -> dict[str, Answer]:
             raise Rejected(f"item {slot!r}: oversized answer of {len(ans['text'])} characters "
                            f"(at most {MAX_ANSWER_CHARS})")
         saved = ans.get("saved_at")
-        out[slot] = Answer(drawn[slot], ans["text"], saved if isinstance(saved, str) else None)
+        try:  # the late policy reads it: a time that cannot be read must not pass as on time
+            if saved is not None:
+                parse_iso(saved)
+        except (TypeError, ValueError, AttributeError):
+            raise Rejected(f"item {slot!r}: bad time stamp saved_at={saved!r}") from None
+        out[slot] = Answer(drawn[slot], ans["text"], saved)
     return out
