@@ -89,6 +89,22 @@ async def test_moving_between_items_keeps_each_answer(spec, tmp_path, now):
 
 
 @pilot
+async def test_questions_are_numbered_with_their_points_and_item_names_stay_hidden(spec, tmp_path, now):
+    # An item's name is the instructor's label: over a card about something else it misleads.
+    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    app = ExamApp(session=session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+n", "ctrl+n", "ctrl+n", "ctrl+n")
+        await pilot.pause()
+        text = screen_text(app)
+        q = session.questions[4]
+        assert "Question 5 of 6  ·  2 points" in text and q.shown.title in text
+        assert "Question 6" in text  # the list of questions
+        for item in spec.items:
+            assert not re.search(rf"\b{re.escape(item.name)}\b", text), item.name
+
+
+@pilot
 async def test_handing_in_asks_first_then_shows_no_verdict(spec, tmp_path, now):
     session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
     app = ExamApp(session=session)

@@ -40,9 +40,32 @@ card = "quiz.conv_shape"
 
 def test_sample_spec_loads_with_its_items_and_slots():
     spec = load_spec(sample_dir() / "quiz.toml")
-    assert spec.slots() == ["relu", "norm.1", "norm.2", "loss", "attention", "conv_shape"]
+    assert spec.slots() == ["relu", "norm.1", "norm.2", "loss", "matmul", "conv_shape"]
     assert spec.max_points == 1 + 2 * 2 + 2 + 2 + 1
     assert spec.time_limit_s == 20 * 60
+    assert spec.late == "zero" and spec.grace_s == 60
+
+
+def test_every_input_of_a_sample_card_appears_in_its_formula():
+    # A prompt that says `p` over a formula that says y-hat leaves the student guessing.
+    import re
+
+    from atlas_quiz.cards import load_decks
+
+    for card in load_decks([DECK])[0].cards:
+        if card.kind != "expr" or not card.latex:
+            continue
+        symbols = set(re.findall(r"[a-z]", re.sub(r"\\[A-Za-z]+", " ", card.latex).lower()))
+        missing = [n for n in card.inputs if len(n) == 1 and n.lower() not in symbols]
+        assert not missing, f"{card.id}: {missing} not in {card.latex}"
+
+
+def test_sample_prompts_say_what_their_formulas_do():
+    from atlas_quiz.cards import load_decks
+
+    cards = {c.id: c for c in load_decks([DECK])[0].cards}
+    assert r"\frac{QK^\top}{\sqrt{d}}" in cards["quiz.attention_scores"].latex
+    assert "divided by sqrt(d)" in cards["quiz.attention_scores"].prompt
 
 
 def test_a_student_always_gets_the_same_questions_and_seeds(tmp_path):

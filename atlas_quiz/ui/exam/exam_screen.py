@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static, TextArea
 
-from ...quiz import ExamSession
+from ...quiz import ExamSession, fmt_points
 from ..messages import AnswerSubmitted
 from .answer_box import AnswerBox
 from .exam_timer import ExamTimer
@@ -74,8 +74,10 @@ class ExamScreen(Screen):
         self.flush()
         self.index = max(0, min(index, len(self.session.questions) - 1))
         q = self.question
-        self.query_one("#exam-position", Static).update(
-            f"Question {self.index + 1} of {len(self.session.questions)} ({q.slot})")
+        points = fmt_points(q.points)
+        self.query_one("#exam-position", Static).update(  # the item's name is the instructor's
+            f"Question {self.index + 1} of {len(self.session.questions)}  ·  "
+            f"{points} point{'' if points == '1' else 's'}")
         self.query_one(QuestionView).show_card(q.shown)
         box = self.query_one(AnswerBox)
         with box.prevent(TextArea.Changed):

@@ -14,8 +14,9 @@ __all__ = ["ItemList"]
 
 
 class ItemList(OptionList):
-    """One line per question (its slot and points), marked when answered; choosing one posts
-    :class:`ItemChosen`."""
+    """One line per question (its number and points), marked when answered; choosing one posts
+    :class:`ItemChosen`. The spec's item names are the instructor's labels and stay off screen:
+    a name like ``attention`` over a card about something else misleads, and a topic can hint."""
 
     def __init__(self, questions: list[Question], **kwargs) -> None:
         super().__init__(*self._question_options(questions, set()), **kwargs)
@@ -24,9 +25,9 @@ class ItemList(OptionList):
     @staticmethod
     def _question_options(questions: list[Question], answered: set[str]) -> list[Option]:
         out = []
-        for q in questions:
+        for n, q in enumerate(questions, start=1):
             mark = ("● ", "green") if q.slot in answered else ("○ ", "dim")
-            label = Text.assemble(mark, q.slot, (f"  {fmt_points(q.points)} pt", "dim"))
+            label = Text.assemble(mark, f"Question {n}", (f"  {fmt_points(q.points)} pt", "dim"))
             out.append(Option(label, id=f"item-{len(out)}"))
         return out
 
