@@ -43,6 +43,21 @@ def test_card_proves_and_names_each_mistake_as_itself(card_id, engine):
         assert res.mistake == reject.why, f"named {res.mistake!r} for {reject.answer}"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("card_id, why", [
+    ("kernel.softmax_online", "when the max grows"),
+    ("kernel.cross_entropy_online", "when the max grows"),
+    ("kernel.attention_causal_row", "rescale it by exp(m_old - m_new)"),
+])
+def test_a_missing_rescale_of_the_running_sum_fails_on_every_seed(card_id, why, engine):
+    # It is caught only where some row's max grows after its first tile: the cards' tile
+    # sizes make that happen in every grade, not in most.
+    card = CARDS[card_id]
+    (mistake,) = [r for r in card.reject if why in r.why]
+    passed = [seed for seed in range(30) if engine.grade(card, mistake.answer, seed=seed).correct]
+    assert not passed, f"graded correct on seeds {passed}"
+
+
 def test_an_error_in_the_body_is_reported_at_its_line(engine):
     card = CARDS["kernel.softmax_row"]
     body = "row = tl.program_id(0)\ncols = tl.arange(0, BLOCK)\nx = tl.load(x_ptr + colz)\n"
