@@ -13,6 +13,7 @@ from atlas_quiz.scheduling import (
     ReviewQueue,
     SchedulerSettings,
     bury,
+    fast_seconds,
     load_settings,
     rating_for,
     record_review,
@@ -52,6 +53,29 @@ def test_failed_answers_are_rated_again(verdict):
 def test_correct_answer_is_good_or_easy_by_speed():
     assert rating_for("correct", duration_s=30.0, fast_s=15.0) == Rating.Good
     assert rating_for("correct", duration_s=10.0, fast_s=15.0) == Rating.Easy
+
+
+def test_without_a_fast_threshold_a_correct_answer_is_good():
+    assert rating_for("correct", duration_s=0.5) == Rating.Good
+
+
+RMSNORM = "x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * g"
+
+
+def test_easy_needs_the_expected_answer_typed_straight_from_memory():
+    # A short answer is Easy only when it comes at once; 19 s on RMSNorm (Easy under the
+    # old flat 20 s for every expr card) is Good.
+    assert rating_for("correct", duration_s=5.0, fast_s=fast_seconds("expr", "A * B")) == Rating.Easy
+    assert rating_for("correct", duration_s=10.0, fast_s=fast_seconds("expr", "A * B")) == Rating.Good
+    assert rating_for("correct", duration_s=19.0, fast_s=fast_seconds("expr", RMSNORM)) == Rating.Good
+    assert rating_for("correct", duration_s=15.0, fast_s=fast_seconds("expr", RMSNORM)) == Rating.Easy
+
+
+def test_fast_threshold_grows_with_the_answer_and_depends_on_the_kind():
+    assert fast_seconds("expr", RMSNORM) > fast_seconds("expr", "x.clamp(min=0)")
+    assert fast_seconds("kernel", "x") > fast_seconds("expr", "x") > fast_seconds("shape", "x")
+    # indentation and line breaks are the editor's work, not the learner's
+    assert fast_seconds("expr", "a = x\n        return a") == fast_seconds("expr", "a = x return a")
 
 
 def test_hint_or_retry_makes_a_correct_answer_hard_even_when_fast():

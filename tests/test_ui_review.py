@@ -3,40 +3,28 @@
 from __future__ import annotations
 
 import pytest
-from ui_helpers import NOW, Clock, FakeGrader, build_ui_db, make_app, reviews, run_async
+from ui_helpers import (
+    NOW,
+    Clock,
+    FakeGrader,
+    answer,
+    build_ui_db,
+    make_app,
+    panel_text,
+    reviews,
+    run_async,
+    until,
+)
 
 from atlas_quiz.cards import instantiate
 from atlas_quiz.ui.screens.review import ReviewScreen
 from atlas_quiz.ui.screens.summary import SummaryScreen
 from atlas_quiz.ui.widgets.answer_editor import AnswerEditor
-from atlas_quiz.ui.widgets.result_panel import ResultPanel
 
 
 @pytest.fixture
 def ui_db(tmp_path):
     return build_ui_db(tmp_path / "ui.db")
-
-
-async def _until(pilot, predicate, timeout: float = 10.0) -> None:
-    """Let the app run until ``predicate()`` holds (graded answers come back from a thread)."""
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the app never reached the expected state")
-
-
-async def _answer(pilot, app, text: str) -> None:
-    editor = app.screen.query_one(AnswerEditor)
-    editor.load_text(text)
-    await pilot.press("ctrl+s")
-    await _until(pilot, lambda: app.screen.phase != "grading")
-
-
-def _panel_text(app) -> str:
-    panel = app.screen.query_one(ResultPanel)
-    return "\n".join(str(line.text) for line in panel.render_lines(panel.region.reset_offset)) \
-        if panel.region.width else ""
 
 
 @run_async
@@ -46,24 +34,24 @@ async def test_correct_answer_is_recorded_at_once_with_the_suggested_rating(ui_d
     async with app.run_test(size=(110, 45)) as pilot:
         assert app.session.current.card.id == "uitest.relu"
         clock.advance(30)  # slower than the Easy threshold for expr cards
-        await _answer(pilot, app, "x.clamp(min=0)")
+        await answer(pilot, app, "x.clamp(min=0)")
         assert app.screen.phase == "graded"
         [row] = reviews(ui_db)
         assert (row["card_id"], row["verdict"], row["rating"]) == ("uitest.relu", "correct", 3)
         assert row["answer"] == "x.clamp(min=0)"
         assert row["duration_ms"] == 30_000
         assert row["seed"] == app.session.current.seed
-        assert "correct" in _panel_text(app) and "torch.relu(x)" in _panel_text(app)
+        assert "correct" in panel_text(app) and "torch.relu(x)" in panel_text(app)
 
 
 @run_async
 async def test_wrong_answer_is_rated_again_and_shows_the_first_difference(ui_db):
     app = make_app(ui_db)
     async with app.run_test(size=(110, 45)) as pilot:
-        await _answer(pilot, app, "x.abs()")
+        await answer(pilot, app, "x.abs()")
         [row] = reviews(ui_db)
         assert (row["verdict"], row["rating"]) == ("wrong", 1)
-        text = _panel_text(app)
+        text = panel_text(app)
         assert "wrong" in text and "expected" in text and "Reference" in text
 
 
@@ -72,13 +60,13 @@ async def test_the_grader_gets_the_stored_card_and_the_seed_the_screen_used(ui_d
     grader = FakeGrader()
     app = make_app(ui_db, grader=grader)
     async with app.run_test(size=(110, 45)) as pilot:
-        await _answer(pilot, app, "x.clamp(min=0)")
+        await answer(pilot, app, "x.clamp(min=0)")
         await pilot.press("space")
         shown = app.session.current
         assert shown.card.id == "uitest.broadcast"
         assert "{B}" in shown.card.code and "{B}" not in shown.view.code
         assert shown.view == instantiate(shown.card, shown.seed)
-        await _answer(pilot, app, shown.view.accept[0])
+        await answer(pilot, app, shown.view.accept[0])
         assert grader.graded[-1] == ("uitest.broadcast", shown.view.accept[0], shown.seed)
         assert reviews(ui_db)[-1]["verdict"] == "correct"
 
@@ -87,7 +75,7 @@ async def test_the_grader_gets_the_stored_card_and_the_seed_the_screen_used(ui_d
 async def test_a_rating_key_replaces_the_recorded_rating_without_a_second_review(ui_db):
     app = make_app(ui_db)
     async with app.run_test(size=(110, 45)) as pilot:
-        await _answer(pilot, app, "x.abs()")
+        await answer(pilot, app, "x.abs()")
         await pilot.press("3")
         [row] = reviews(ui_db)
         assert (row["verdict"], row["rating"], row["answer"]) == ("wrong", 3, "x.abs()")
@@ -100,7 +88,7 @@ async def test_a_hint_makes_a_correct_answer_hard_at_best(ui_db):
     async with app.run_test(size=(110, 45)) as pilot:
         await pilot.press("ctrl+t")
         assert app.session.current.hinted
-        await _answer(pilot, app, "torch.relu(x)")
+        await answer(pilot, app, "torch.relu(x)")
         assert reviews(ui_db)[-1]["rating"] == 2
         await pilot.press("4")  # an override cannot buy the rating back
         assert reviews(ui_db)[-1]["rating"] == 2
@@ -110,7 +98,7 @@ async def test_a_hint_makes_a_correct_answer_hard_at_best(ui_db):
 async def test_nothing_can_be_typed_into_a_graded_answer(ui_db):
     app = make_app(ui_db)
     async with app.run_test(size=(110, 45)) as pilot:
-        await _answer(pilot, app, "x.abs()")
+        await answer(pilot, app, "x.abs()")
         editor = app.screen.query_one(AnswerEditor)
         assert editor.read_only
         editor.focus()
@@ -122,7 +110,7 @@ async def test_nothing_can_be_typed_into_a_graded_answer(ui_db):
 async def test_undo_brings_the_card_back_with_its_answer_and_removes_the_review(ui_db):
     app = make_app(ui_db)
     async with app.run_test(size=(110, 45)) as pilot:
-        await _answer(pilot, app, "x.abs()")
+        await answer(pilot, app, "x.abs()")
         await pilot.press("space")
         assert app.session.current.card.id == "uitest.broadcast"
         await pilot.press("escape", "u")
@@ -130,7 +118,7 @@ async def test_undo_brings_the_card_back_with_its_answer_and_removes_the_review(
         assert app.session.current.card.id == "uitest.relu"
         editor = app.screen.query_one(AnswerEditor)
         assert editor.text == "x.abs()" and not editor.read_only
-        await _answer(pilot, app, "torch.relu(x)")
+        await answer(pilot, app, "torch.relu(x)")
         assert [r["verdict"] for r in reviews(ui_db)] == ["correct"]
 
 
@@ -169,7 +157,7 @@ async def test_a_recall_card_is_revealed_then_self_rated(ui_db):
         assert not app.screen.query_one(AnswerEditor).display
         await pilot.press("space")
         assert app.screen.phase == "revealed"
-        assert "biased towards zero" in _panel_text(app)
+        assert "biased towards zero" in panel_text(app)
         await pilot.press("3")
         [row] = reviews(ui_db)
         assert (row["card_id"], row["rating"], row["verdict"]) == ("uitest.adam", 3, "")
@@ -184,10 +172,10 @@ async def test_an_answer_given_before_the_grader_is_ready_waits_and_says_so(ui_d
         await pilot.press("ctrl+s")
         await pilot.pause(0.1)
         assert app.screen.phase == "grading"
-        assert "Waiting for the grader" in _panel_text(app)
+        assert "Waiting for the grader" in panel_text(app)
         assert reviews(ui_db) == []
         grader.release()
-        await _until(pilot, lambda: app.screen.phase == "graded")
+        await until(pilot, lambda: app.screen.phase == "graded")
         assert [r["verdict"] for r in reviews(ui_db)] == ["correct"]
 
 
@@ -195,9 +183,9 @@ async def test_an_answer_given_before_the_grader_is_ready_waits_and_says_so(ui_d
 async def test_an_unavailable_grader_falls_back_to_self_rating(ui_db):
     app = make_app(ui_db, grader=FakeGrader(broken="no torch here"))
     async with app.run_test(size=(110, 45)) as pilot:
-        await _answer(pilot, app, "torch.relu(x)")
+        await answer(pilot, app, "torch.relu(x)")
         assert app.screen.phase == "revealed"
-        assert "no torch here" in _panel_text(app)
+        assert "no torch here" in panel_text(app)
         await pilot.press("2")
         [row] = reviews(ui_db)
         assert (row["rating"], row["verdict"], row["answer"]) == (2, "", "torch.relu(x)")
@@ -208,18 +196,18 @@ async def test_quitting_shows_the_summary_and_a_new_session_resumes_where_it_lef
     clock = Clock()
     app = make_app(ui_db, clock=clock)
     async with app.run_test(size=(110, 45)) as pilot:
-        clock.advance(12)
-        await _answer(pilot, app, "torch.relu(x)")  # Easy: due in days
+        clock.advance(5)
+        await answer(pilot, app, "torch.relu(x)")  # Easy (typed at once): due in days
         await pilot.press("space")
         clock.advance(5)
-        await _answer(pilot, app, "(1, 1, 1)")      # wrong: Again, back in a minute
+        await answer(pilot, app, "(1, 1, 1)")      # wrong: Again, back in a minute
         await pilot.press("space")
         await pilot.press("escape", "q")
         assert isinstance(app.screen, SummaryScreen)
         summary = app.screen.summary
         assert (summary.reviewed, summary.correct, summary.graded) == (2, 1, 2)
-        assert summary.seconds == 17
-        assert summary.next_due is not None
+        assert summary.seconds == 10
+        assert summary.next_due == NOW  # the output and recall cards are still due
     assert [(r["card_id"], r["verdict"]) for r in reviews(ui_db)] == [
         ("uitest.relu", "correct"), ("uitest.broadcast", "wrong")]
     again = make_app(ui_db)

@@ -2,8 +2,9 @@
 
 The fake grader has the real client's interface (``status``, ``start``,
 ``wait_ready``, ``grade``, ``close``) and grades by comparing the answer with
-the card's reference and accepted answers, so pure UI behaviour is tested
-without the grader's timing. Integration tests use the real service.
+the card's reference and accepted answers (an answer Python cannot parse is a
+``parse`` error, one containing ``1 / 0`` raises), so pure UI behaviour is
+tested without the grader's timing. Integration tests use the real service.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from atlas_quiz.grading.result import GradeResult
 from atlas_quiz.store import build_decks, open_db
 from atlas_quiz.ui.app import ReviewApp
 from atlas_quiz.ui.session import ReviewSession
+from atlas_quiz.ui.widgets.answer_editor import AnswerEditor
+from atlas_quiz.ui.widgets.result_panel import ResultPanel
 
 DECK = Path(__file__).parent / "data" / "ui_deck.toml"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
@@ -80,6 +83,14 @@ class FakeGrader:
         view = instantiate(card, seed)
         right = {view.reference, view.answer, *view.accept} - {""}
         self.graded.append((card.id, answer, seed))
+        try:  # as the real grader: an answer it cannot read is a parse error, not a verdict
+            compile(answer, "<answer>", "eval")
+        except SyntaxError as exc:
+            return GradeResult(card.id, "error", f"line {exc.lineno}: SyntaxError: {exc.msg}", 1.0,
+                               stage="parse")
+        if "1 / 0" in answer:  # an answer that runs and raises
+            return GradeResult(card.id, "error", "ZeroDivisionError: division by zero", 1.0,
+                               stage="run")
         if answer.strip() in right:
             return GradeResult(card.id, "correct", "correct", 1.0, stage="ok", shape_ok=True)
         return GradeResult(card.id, "wrong", f"expected {sorted(right)[0]}, got {answer.strip()}",
@@ -109,3 +120,27 @@ def run_async(test):
         return asyncio.run(test(*args, **kwargs))
 
     return wrapper
+
+
+async def until(pilot, predicate, timeout: float = 10.0) -> None:
+    """Let the app run until ``predicate()`` holds (graded answers come back from a thread)."""
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app never reached the expected state")
+
+
+async def answer(pilot, app, text: str) -> None:
+    """Type ``text`` as the answer, submit it and wait for the grade."""
+    editor = app.screen.query_one(AnswerEditor)
+    editor.load_text(text)
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: app.screen.phase != "grading")
+
+
+def panel_text(app) -> str:
+    """The result panel as the learner reads it (empty while hidden)."""
+    panel = app.screen.query_one(ResultPanel)
+    return "\n".join(str(line.text) for line in panel.render_lines(panel.region.reset_offset)) \
+        if panel.region.width else ""

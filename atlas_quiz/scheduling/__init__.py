@@ -12,7 +12,7 @@ Daily review, as the app drives it::
     card = queue.next()                       # Card | None; stays first until acted on
     new, learning, review = queue.counts()
     rating = rating_for(result.verdict, used_hint=False, retried=False,
-                        duration_s=12.0, fast_s=FAST_SECONDS[card.kind])
+                        duration_s=12.0, fast_s=fast_seconds(card.kind, card.reference))
     outcome = queue.answer(card, rating=rating, now=now, answer=text, verdict=result.verdict,
                            feedback=result.feedback, duration_ms=12_000, seed=seed)
     outcome.review_id, outcome.due, outcome.state, outcome.became_leech
@@ -25,7 +25,8 @@ state in one transaction; returns :class:`ReviewOutcome`),
 
 - :class:`Rating` is fsrs's (Again=1, Hard=2, Good=3, Easy=4); :func:`rating_for`
   maps a verdict to it (wrong/error/timeout: Again; correct: Good, Easy when
-  fast; correct after a hint or retry: Hard).
+  faster than :func:`fast_seconds` (thought by kind plus typing the expected
+  answer); correct after a hint or retry: Hard).
 - :class:`SchedulerSettings` (desired retention 0.9, :class:`Limits` of 20 new
   and 200 reviews a day, leech at 8 lapses, learning steps 1 and 10 minutes,
   fitted parameters) lives in the ``meta`` table: :func:`load_settings`,
@@ -43,7 +44,7 @@ state in one transaction; returns :class:`ReviewOutcome`),
 
 from .optimize import MIN_REVIEWS, OptimizeReport, RetentionEstimate, optimize, retention_estimate
 from .queue import ReviewQueue
-from .rating import FAST_SECONDS, Rating, rating_for
+from .rating import Rating, fast_seconds, rating_for
 from .review import (
     ReviewOutcome,
     bury,
@@ -68,7 +69,6 @@ from .stats import (
 )
 
 __all__ = [
-    "FAST_SECONDS",
     "MIN_REVIEWS",
     "ChapterMastery",
     "DayCount",
@@ -85,6 +85,7 @@ __all__ = [
     "cards_by_state",
     "collect_stats",
     "due_forecast",
+    "fast_seconds",
     "load_settings",
     "mastery_by_chapter",
     "next_state",

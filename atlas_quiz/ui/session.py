@@ -1,9 +1,10 @@
 """One review session, without Textual: which card is up, with which seed, what was done, the summary.
 
 The screens only draw what this says and call its methods, so the rules (a
-seed per review, a hint caps the rating, a review is recorded the moment it is
-rated, undo brings the card back with its answer) are testable without a
-terminal. It drives :class:`atlas_quiz.scheduling.ReviewQueue`.
+seed per review, a hint caps the rating, an answer the grader cannot read costs
+no review, a review is recorded the moment it is rated, undo brings the card
+back with its answer) are testable without a terminal. It drives
+:class:`atlas_quiz.scheduling.ReviewQueue`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,32 @@ from typing import Any
 import sqlite_utils
 
 from ..cards import Card, instantiate
-from ..scheduling import FAST_SECONDS, Rating, ReviewOutcome, ReviewQueue, rating_for
+from ..grading.result import GradeResult
+from ..scheduling import Rating, ReviewOutcome, ReviewQueue, fast_seconds, rating_for
 
-__all__ = ["Recorded", "ReviewSession", "SessionSummary", "Shown", "local_now"]
+__all__ = ["Recorded", "ReviewSession", "SessionSummary", "Shown", "local_now", "reference_answer"]
 
 
 def local_now() -> datetime:
     """Now, aware, in the local timezone: the learner's day starts at a local hour."""
     return datetime.now(timezone.utc).astimezone()
+
+
+def reference_answer(card: Card, result: GradeResult | None = None) -> str:
+    """A correct answer to ``card`` (as shown): the reference, the formula, or the expected value.
+
+    The result panel shows it, and its length sets how fast an Easy answer is.
+    """
+    if card.kind in ("expr", "kernel"):
+        return card.reference
+    if card.kind in ("symbolic", "recall"):
+        return card.answer
+    if card.accept:
+        return card.accept[0]
+    expected = (result.details or {}).get("expected") if result else None
+    if isinstance(expected, list):
+        return "(" + ", ".join(map(str, expected)) + ("," if len(expected) == 1 else "") + ")"
+    return str(expected) if expected is not None else "(see the feedback above)"
 
 
 @dataclass
@@ -91,10 +110,19 @@ class ReviewSession:
         self.current = Shown(card, instantiate(card, seed), seed, self._clock(), answer=answer)
         return self.current
 
+    def has_hint(self) -> bool:
+        """Whether the card on screen has a hint to show (most cards have none)."""
+        return self.current is not None and bool(self.current.view.hint)
+
     def hint(self) -> str:
-        """Mark the hint as seen (a correct answer is then Hard at best) and return it."""
+        """Mark the hint as seen (a correct answer is then Hard at best) and return it.
+
+        A card without a hint shows nothing, so nothing is marked: no rating is
+        capped for a hint the learner never saw.
+        """
         assert self.current is not None
-        self.current.hinted = True
+        if self.current.view.hint:
+            self.current.hinted = True
         return self.current.view.hint
 
     def submit(self) -> float:
@@ -103,13 +131,20 @@ class ReviewSession:
         self.current.submitted = self._clock()
         return self.current.submitted - self.current.started
 
-    def suggested_rating(self, verdict: str) -> int:
-        """The rating the verdict earns (Again / Hard after a hint / Good / Easy when fast)."""
+    def resume(self) -> None:
+        """The answer came back unread (a typo): the clock runs on as if it was never submitted."""
+        assert self.current is not None
+        self.current.submitted = None
+
+    def suggested_rating(self, result: GradeResult) -> int:
+        """The rating the grade earns: Again, Hard after a hint, Good, or Easy when faster than
+        thinking and typing the expected answer (:func:`atlas_quiz.scheduling.fast_seconds`)."""
         shown = self.current
         assert shown is not None
         spent = (shown.submitted or self._clock()) - shown.started
-        return int(rating_for(verdict, used_hint=shown.hinted, duration_s=spent,
-                              fast_s=FAST_SECONDS.get(shown.card.kind, 15.0)))
+        fast = fast_seconds(shown.card.kind, reference_answer(shown.view, result))
+        return int(rating_for(result.verdict, used_hint=shown.hinted, duration_s=spent,
+                              fast_s=fast))
 
     def record(self, rating: int, *, answer: str = "", verdict: str = "",
                feedback: str = "") -> ReviewOutcome:
@@ -158,10 +193,16 @@ class ReviewSession:
         return self.show_next(answer=answer)
 
     def summary(self) -> SessionSummary:
-        """Cards done, correct, time spent and when the next card falls due."""
+        """Cards done, correct, time spent and when the next card falls due.
+
+        A card still in the queue (the session ended early) is due now; otherwise
+        the earliest of this session's cards and the learning cards due later today.
+        """
         dues = [r.outcome.due for r in self.log if not r.outcome.suspended]
         if self.queue.later_due:
             dues.append(self.queue.later_due)
+        if self.queue.next_id() is not None:
+            dues.append(self.now())
         ratings: dict[int, int] = {}
         for r in self.log:
             ratings[int(r.outcome.rating)] = ratings.get(int(r.outcome.rating), 0) + 1

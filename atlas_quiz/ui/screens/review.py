@@ -3,8 +3,12 @@
 Phases: ``answer`` (editing), ``recall`` (a recall card before reveal),
 ``grading`` (the answer is with the grader), ``graded`` (recorded with the
 suggested rating; 1-4 replace it), ``revealed`` (self-rating: recall cards, or
-when the grader cannot grade). The session does the bookkeeping; this screen
-draws and routes keys.
+when the grader cannot grade). An answer the grader cannot read (a typo) goes
+back to ``answer`` with the reason and costs no review. The session does the
+bookkeeping; this screen draws and routes keys.
+
+The card and the result scroll in one pane; the editor sits below it, so it
+stays on screen however long the card is.
 """
 
 from __future__ import annotations
@@ -29,6 +33,17 @@ __all__ = ["ReviewScreen"]
 
 _WAITING = ("Waiting for the grader: torch is still loading in the background. Your answer is "
             "kept and graded as soon as it is ready.")
+_RATE = Binding.Group("Rate", compact=True)  # "1234 Rate": the footer must fit 80 columns
+# tmux (and other terminals) send escape followed quickly by a key as alt+key: these do what
+# escape then the key does, from the editor too.
+_ALT_KEYS = {"n": "skip", "b": "bury", "s": "suspend", "u": "undo", "t": "stats", "q": "quit_session"}
+_ALLOWED = {
+    "answer": {"submit", "edit", "skip", "bury", "suspend", "undo", "stats", "quit_session"},
+    "recall": {"reveal", "skip", "bury", "suspend", "undo", "stats", "quit_session"},
+    "grading": {"stats", "quit_session"},
+    "graded": {"next", "rate", "bury", "suspend", "undo", "stats", "quit_session"},
+    "revealed": {"rate", "bury", "suspend", "undo", "stats", "quit_session"},
+}
 
 
 class ReviewScreen(Screen):
@@ -37,16 +52,18 @@ class ReviewScreen(Screen):
     CSS_PATH = "review.tcss"
     BINDINGS = [
         Binding("ctrl+t", "hint", "Hint"),
+        Binding("ctrl+s", "submit", "Submit", show=False),  # the editor's key, when it lost focus
         Binding("i", "edit", "Edit answer"),
         Binding("space", "reveal", "Reveal", key_display="space"),
         Binding("space,enter", "next", "Next", key_display="space"),
-        *(Binding(str(n), f"rate({n})", name) for n, name in RATING_NAMES.items()),
+        *(Binding(str(n), f"rate({n})", name, group=_RATE) for n, name in RATING_NAMES.items()),
         Binding("n", "skip", "Skip"),
         Binding("b", "bury", "Bury"),
         Binding("s", "suspend", "Suspend"),
         Binding("u", "undo", "Undo"),
         Binding("t", "stats", "Stats"),
         Binding("q", "quit_session", "Quit"),
+        *(Binding(f"alt+{key}", f"card_key('{action}')", show=False) for key, action in _ALT_KEYS.items()),
     ]
 
     def __init__(self, session: ReviewSession, **kwargs) -> None:
@@ -57,14 +74,14 @@ class ReviewScreen(Screen):
         self._feedback = ""
 
     def compose(self) -> ComposeResult:
-        """The card, the editor and the result scroll together; status and keys stay put."""
+        """The card and the result scroll together; the editor, status and keys stay put."""
         yield Header()
         with VerticalScroll(id="review-body"):
             yield CardView()
-            yield AnswerEditor(id="answer")
             yield ResultPanel(id="result")
+        yield AnswerEditor(id="answer")
         yield GraderStatus(id="grader-status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Show the first card (the app has already checked one is due) and the grader's state."""
@@ -113,10 +130,13 @@ class ReviewScreen(Screen):
     def _settle(self, phase: str) -> None:
         self.phase = phase
         self.query_one(AnswerEditor).seal()
-        body = self.query_one("#review-body", VerticalScroll)
-        body.focus()
-        self.call_after_refresh(body.scroll_end, animate=False)
+        self._show_result()
+        self.query_one("#review-body").focus()
         self.refresh_bindings()
+
+    def _show_result(self) -> None:
+        """Scroll the result's first line to the top of the pane (the card is above it)."""
+        self.query_one(ResultPanel).scroll_on_resize()
 
     # -- answering and grading -----------------------------------------------------------------
 
@@ -155,7 +175,15 @@ class ReviewScreen(Screen):
             self._settle("revealed")
             return
         result = message.result
-        outcome = self.session.record(self.session.suggested_rating(result.verdict),
+        if result.stage == "parse":  # a typo is not an answer: back to the editor, clock running
+            self.session.resume()
+            self.phase = "answer"
+            panel.show_unread(result.feedback)
+            self._show_result()
+            self.query_one(AnswerEditor).unseal()
+            self.refresh_bindings()
+            return
+        outcome = self.session.record(self.session.suggested_rating(result),
                                       answer=message.answer, verdict=result.verdict,
                                       feedback=result.feedback)
         panel.show_graded(shown.view, result, int(outcome.rating), shown.hinted)
@@ -171,21 +199,22 @@ class ReviewScreen(Screen):
         """Offer only the keys that make sense in this phase (and none that type into the editor)."""
         if action not in _SCREEN_ACTIONS:
             return True
-        shown = self.session.current
-        if action == "hint":
-            return self.phase in ("answer", "recall") and shown is not None and not shown.hinted
-        if self.phase == "answer" and self.query_one(AnswerEditor).has_focus:
+        if action == "card_key":  # alt+key: escape and the key at once, so the editor's focus is moot
+            return self._allowed(str(parameters[0]))
+        if action not in ("hint", "submit") and self.phase == "answer" \
+                and self.query_one(AnswerEditor).has_focus:
             return False  # letters type into the editor; esc leaves it for these keys
-        allowed = {
-            "answer": {"edit", "skip", "bury", "suspend", "undo", "stats", "quit_session"},
-            "recall": {"reveal", "skip", "bury", "suspend", "undo", "stats", "quit_session"},
-            "grading": {"stats", "quit_session"},
-            "graded": {"next", "rate", "bury", "suspend", "undo", "stats", "quit_session"},
-            "revealed": {"rate", "bury", "suspend", "undo", "stats", "quit_session"},
-        }.get(self.phase, set())
+        return self._allowed(action)
+
+    def _allowed(self, action: str) -> bool:
+        """Whether ``action`` makes sense in this phase, whatever has the focus."""
+        shown = self.session.current
+        if action == "hint":  # only on a card that has a hint, and only once
+            return self.phase in ("answer", "recall") and shown is not None and not shown.hinted \
+                and self.session.has_hint()
         if action == "undo":
-            return "undo" in allowed and bool(self.session.log)
-        return action in allowed
+            return "undo" in _ALLOWED.get(self.phase, set()) and bool(self.session.log)
+        return action in _ALLOWED.get(self.phase, set())
 
     @on(DescendantFocus)
     @on(DescendantBlur)
@@ -201,6 +230,15 @@ class ReviewScreen(Screen):
     def action_edit(self) -> None:
         """Back into the editor."""
         self.query_one(AnswerEditor).focus()
+
+    def action_submit(self) -> None:
+        """ctrl+s with the focus outside the editor: submit it all the same (or say it is empty)."""
+        self.query_one(AnswerEditor).action_submit()
+
+    def action_card_key(self, action: str) -> None:
+        """alt+key, as tmux reads escape then key typed quickly: leave the editor, do the key."""
+        self.query_one("#review-body").focus()
+        getattr(self, f"action_{action}")()
 
     def action_reveal(self) -> None:
         """Recall cards: show the answer, then rate yourself."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.widgets import TextArea
 
@@ -28,6 +29,25 @@ class AnswerEditor(TextArea):
         """Turn on highlighting once the first screen is drawn: parsing its query costs ~20 ms."""
         self.call_after_refresh(setattr, self, "language", "python")
 
+    async def _on_key(self, event: events.Key) -> None:
+        """Enter keeps the line's indentation, one level deeper after a ``:`` (TextArea has no
+        auto-indent); alt+key goes to the screen's keys; every other key is TextArea's."""
+        if event.key.startswith("alt+"):
+            # tmux sends escape then n, typed quickly, as alt+n: TextArea would type the "n".
+            event.prevent_default()
+            return
+        if event.key != "enter" or self.read_only:
+            return
+        event.stop()
+        event.prevent_default()  # TextArea's own handler would insert a bare newline
+        start, end = self.selection
+        row, column = min(start, end)
+        before = self.document.get_line(row)[:column]
+        indent = before[: len(before) - len(before.lstrip())]
+        if before.rstrip().endswith(":"):
+            indent += " " * self.indent_width
+        self.replace("\n" + indent, start, end, maintain_selection_offset=False)
+
     def action_submit(self) -> None:
         """Post the answer, unless it is read-only (graded) or empty."""
         if self.read_only:
@@ -45,6 +65,7 @@ class AnswerEditor(TextArea):
     def reset(self, text: str = "") -> None:
         """Empty, editable and focused: ready for the next card."""
         self.read_only = False
+        self.remove_class("-sealed")
         # Edit the document rather than load a new one: a new one re-parses the highlighting
         # query (~20 ms); clearing the history keeps ctrl+z from bringing back the last card's answer.
         self.replace(text, self.document.start, self.document.end, maintain_selection_offset=False)
@@ -53,5 +74,12 @@ class AnswerEditor(TextArea):
         self.focus()
 
     def seal(self) -> None:
-        """Read-only, so no key changes a graded answer by accident."""
+        """Read-only, so no key changes a graded answer by accident; it shrinks to its text."""
         self.read_only = True
+        self.add_class("-sealed")
+
+    def unseal(self) -> None:
+        """Editable and focused again, the text kept: the answer goes back for a fix."""
+        self.read_only = False
+        self.remove_class("-sealed")
+        self.focus()

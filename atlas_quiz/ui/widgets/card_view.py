@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from ...cards import Card
 from .equation import Equation
+from .wrapped_text import wrapped
 
 __all__ = ["CardView", "scope_text"]
 
@@ -54,13 +55,13 @@ class CardView(Vertical):
         """Fill the parts from ``card``; parts the card lacks are hidden."""
         title = Text.assemble((card.title, "bold"), "  ", (card.title_zh, "bold"))
         title.append(f"   {card.kind} · {card.source} · {card.id}", style="dim")
-        self.query_one("#card-title", Static).update(title)
+        self.query_one("#card-title", Static).update(wrapped(title))
         self.query_one("#card-equation", Equation).show(card.latex)
         prompt = Text(card.prompt)
         if card.prompt_zh:
             prompt.append("\n" + card.prompt_zh, style="italic")
         prompt.append("\n" + _KIND_ASK.get(card.kind, ""), style="dim")
-        self.query_one("#card-prompt", Static).update(prompt)
+        self.query_one("#card-prompt", Static).update(wrapped(prompt))
         context = self.query_one("#card-context", Static)
         if card.kind in ("expr", "kernel"):
             parts = [Text("In scope:", style="bold"), scope_text(card)]
@@ -72,8 +73,8 @@ class CardView(Vertical):
         context.display = card.kind in ("expr", "kernel") or bool(card.code)
         hint = self.query_one("#card-hint", Static)
         hint.display = False
-        hint.update(Text.assemble(("Hint: ", "bold yellow"), card.hint or "no hint for this card."))
+        hint.update(wrapped(Text.assemble(("Hint: ", "bold yellow"), card.hint)))
 
     def reveal_hint(self) -> None:
-        """Show the hint."""
+        """Show the hint (the screen offers the key only on cards that have one)."""
         self.query_one("#card-hint", Static).display = True

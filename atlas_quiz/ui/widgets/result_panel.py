@@ -1,4 +1,8 @@
-"""What the learner sees after answering: the verdict, the first difference, the reference, why."""
+"""What the learner sees after answering: the verdict, the first difference, the reference, why.
+
+Prose goes through :func:`wrapped`, so Chinese feedback and explanations fill
+their lines instead of breaking only at spaces.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,14 @@ from textual.widgets import Static
 
 from ...cards import Card
 from ...grading.result import GradeResult
+from ..session import reference_answer
+from .wrapped_text import wrapped
 
-__all__ = ["RATING_NAMES", "ResultPanel", "reference_answer"]
+__all__ = ["RATING_NAMES", "ResultPanel"]
 
 RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 _VERDICT_STYLE = {"correct": ("✓ correct", "bold green"), "wrong": ("✗ wrong", "bold red"),
                   "error": ("✗ error", "bold red"), "timeout": ("⧗ timeout", "bold yellow")}
-
-
-def reference_answer(card: Card, result: GradeResult | None = None) -> str:
-    """A correct answer to show: the reference, the expected formula, or the first accepted answer."""
-    if card.kind in ("expr", "kernel"):
-        return card.reference
-    if card.kind in ("symbolic", "recall"):
-        return card.answer
-    if card.accept:
-        return card.accept[0]
-    expected = (result.details or {}).get("expected") if result else None
-    if isinstance(expected, list):
-        return "(" + ", ".join(map(str, expected)) + ("," if len(expected) == 1 else "") + ")"
-    return str(expected) if expected is not None else "(see the feedback above)"
 
 
 def _code(text: str, lexer: str) -> Syntax:
@@ -38,21 +30,40 @@ def _code(text: str, lexer: str) -> Syntax:
 class ResultPanel(Static):
     """Filled by the review screen: waiting, graded, or revealed (for self-rating)."""
 
+    _scroll_pending = False
+
+    def scroll_on_resize(self) -> None:
+        """Bring the panel's first line to the top of its scroll pane, now and once its new
+        content is laid out (the pane cannot scroll to a height it has not measured yet)."""
+        self._scroll_pending = True
+        self.scroll_visible(top=True, animate=False)
+
+    def on_resize(self) -> None:
+        """The new content is laid out: finish the scroll asked for."""
+        if self._scroll_pending:
+            self._scroll_pending = False
+            self.scroll_visible(top=True, animate=False)
+
     def show_waiting(self, message: str) -> None:
         """Say the answer is in the grader's hands, and why it may take a moment."""
         self.display = True
-        self.update(Text(message, style="italic yellow"))
+        self.update(wrapped(message, "italic yellow"))
+
+    def show_unread(self, message: str) -> None:
+        """The grader could not read the answer (a typo): say why; no verdict, no reference."""
+        self.display = True
+        self.update(Group(Text("Not graded: the answer could not be read. Fix it and submit again.",
+                               style="bold yellow"), wrapped(message)))
 
     def show_graded(self, card: Card, result: GradeResult, rating: int, hinted: bool) -> None:
         """The verdict and the rating it gave, the first difference, the reference and ``explain``."""
         label, style = _VERDICT_STYLE.get(result.verdict, (result.verdict, "bold"))
         head = Text.assemble((label, style), f"  ({result.elapsed_ms:.0f} ms)   rated ",
                              (f"{rating} {RATING_NAMES[rating]}", "bold"))
-        if hinted:
-            head.append("  (hint used: Hard at best)", style="dim")
+        head.append("  (hint used: Hard at best)" if hinted else "  (1-4 to change)", style="dim")
         parts: list[RenderableType] = [head]
         if result.feedback and result.verdict != "correct":
-            parts.append(Text(result.feedback))
+            parts.append(wrapped(result.feedback))
         if result.output:
             parts += [Text("Your output:", style="dim"), Text(result.output)]
         self._fill(card, parts, result)
@@ -61,16 +72,16 @@ class ResultPanel(Static):
         """The answer without a verdict: for recall cards, or when the grader is unavailable."""
         parts: list[RenderableType] = []
         if note:
-            parts.append(Text(note, style="yellow"))
+            parts.append(wrapped(note, "yellow"))
         self._fill(card, parts, None)
 
     def _fill(self, card: Card, parts: list[RenderableType], result: GradeResult | None) -> None:
         lexer = "python" if card.kind in ("expr", "kernel", "shape", "output") else "text"
         parts += [Text("Reference:", style="bold"), _code(reference_answer(card, result), lexer)]
         if card.explain:
-            parts.append(Text(card.explain))
+            parts.append(wrapped(card.explain))
         if card.explain_zh:
-            parts.append(Text(card.explain_zh, style="italic"))
+            parts.append(wrapped(card.explain_zh, "italic"))
         self.display = True
         self.update(Group(*parts))
 
