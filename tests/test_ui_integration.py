@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from ui_helpers import DECK, build_ui_db
 
-from atlas_quiz.commands.review import sync_builtin_decks
+from atlas_quiz.cli import cli
+from atlas_quiz.commands.review import sync_builtin_decks, unknown_tags
 
 TESTS = Path(__file__).parent
 
@@ -40,12 +42,14 @@ async def main():
     async with app.run_test(size=(110, 45)) as pilot:
         await answer(pilot, app, "x.abs()")
         await pilot.press("space")
-        await answer(pilot, app, "torch.randn(1)")
+        await answer(pilot, app, "torch.randn(1)")  # not a shape: back to the editor
+        unread = (app.screen.phase, len(reviews(db)))
+        await answer(pilot, app, "(1, 1, 1)")
         await pilot.press("space")
         await answer(pilot, app, "tensor([0, 1, 3, 6])")
         status = app.grader.status
     print(json.dumps({{"reviews": [(r["card_id"], r["verdict"], r["feedback"]) for r in reviews(db)],
-                       "status": status, "torch": "torch" in sys.modules}}))
+                       "unread": unread, "status": status, "torch": "torch" in sys.modules}}))
 
 asyncio.run(main())
 """
@@ -71,7 +75,8 @@ def test_the_app_grades_through_the_real_service_without_importing_torch(tmp_pat
     (relu, relu_verdict, relu_feedback), shape, cumsum = data["reviews"]
     assert (relu, relu_verdict) == ("uitest.relu", "wrong")
     assert "abs flips negatives" in relu_feedback  # the engine named the known mistake
-    assert shape[:2] == ["uitest.broadcast", "error"]  # not a shape: the parser says why
+    assert data["unread"] == ["answer", 1]  # a typo costs no review
+    assert shape[:2] == ["uitest.broadcast", "wrong"]
     assert cumsum[:2] == ["uitest.cumsum", "correct"]
 
 
@@ -158,3 +163,19 @@ def test_builtin_decks_are_rebuilt_only_when_their_files_change(tmp_path, db):
     (folder / "ui_deck.toml").write_text(text)
     assert sync_builtin_decks(db, folder) is True
     assert db["cards"].get("uitest.relu")["title"] == "Rectifier"
+
+
+def test_an_unknown_tag_fails_like_an_unknown_deck_naming_the_tags_there_are(tmp_path):
+    db_path = tmp_path / "tags.db"
+    build_ui_db(db_path).close()
+    result = CliRunner().invoke(cli, ["review", "--db", str(db_path), "--tag", "activatoin"])
+    assert result.exit_code == 2
+    assert "no card has the tag 'activatoin'; did you mean: activation" in result.output
+
+
+def test_known_tags_and_the_leech_tag_pass_the_check(tmp_path):
+    db = build_ui_db(tmp_path / "tags.db")
+    assert unknown_tags(db, ["activation", "leech"]) is None
+    problem = unknown_tags(db, ["zzz"])
+    assert problem.startswith("no card has the tag 'zzz'; most used: ")
+    assert all(t in problem for t in ("activation", "optimizer", "reduction", "shape"))

@@ -12,7 +12,7 @@ import click
 
 from .common import db_option, fail, open_store
 
-__all__ = ["BUILTIN_HASH_KEY", "review", "serve", "sync_builtin_decks"]
+__all__ = ["BUILTIN_HASH_KEY", "review", "serve", "sync_builtin_decks", "unknown_tags"]
 
 BUILTIN_HASH_KEY = "builtin_decks.hash"
 
@@ -62,6 +62,31 @@ def sync_builtin_decks(db, decks_dir: Path | None = None) -> bool:
     return True
 
 
+def unknown_tags(db, tags: list[str]) -> str | None:
+    """Why ``tags`` select nothing, naming the tags that exist (briefly), or None if all exist.
+
+    A tag no card has would open an empty session without a word; ``--deck``
+    already fails the same way. Tags are matched exactly, as the queue matches them.
+    """
+    from ..store.reviews import LEECH_TAG
+
+    counts = dict(db.conn.execute(
+        "SELECT j.value, COUNT(*) FROM cards c, json_each(c.tags) j WHERE c.retired_at IS NULL "
+        "GROUP BY j.value"))
+    missing = [t for t in tags if t not in counts and t != LEECH_TAG]
+    if not missing:
+        return None
+    import difflib
+
+    near = sorted({m for t in missing for m in difflib.get_close_matches(t, counts, n=3)})
+    common = sorted(counts, key=lambda t: (-counts[t], t))[:12]
+    shown = near or common
+    hint = "did you mean" if near else "most used"
+    more = len(counts) - len(shown)
+    return (f"no card has the tag {', '.join(map(repr, missing))}; {hint}: {', '.join(shown)}"
+            + (f" (and {more} more: atlas-quiz deck list --cards)" if more > 0 else ""))
+
+
 def _first_card_marker(path: Path | None, app_ref: list):
     """For the startup benchmark: write the wall time the first card was drawn, then exit."""
     if path is None:
@@ -101,11 +126,14 @@ def review(decks: tuple[str, ...], tags: tuple[str, ...], device: str, seed: int
     _keep_light()
     from ..grading.client import GradingClient
 
+    db = open_store(db_path)
+    sync_builtin_decks(db)
+    problem = unknown_tags(db, list(tags)) if tags else None
+    if problem:
+        fail(problem, 2)
     client = GradingClient(device)
     client.start()  # torch starts loading now, in the service, while the UI builds
     try:
-        db = open_store(db_path)
-        sync_builtin_decks(db)
         from ..ui.app import ReviewApp
         from ..ui.session import ReviewSession
 
