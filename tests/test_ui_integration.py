@@ -165,10 +165,11 @@ def test_builtin_decks_are_rebuilt_only_when_their_files_change(tmp_path, db):
     assert db["cards"].get("uitest.relu")["title"] == "Rectifier"
 
 
-def test_an_unknown_tag_fails_like_an_unknown_deck_naming_the_tags_there_are(tmp_path):
+@pytest.mark.parametrize("command", ["review", "serve"])
+def test_an_unknown_tag_fails_like_an_unknown_deck_naming_the_tags_there_are(tmp_path, command):
     db_path = tmp_path / "tags.db"
     build_ui_db(db_path).close()
-    result = CliRunner().invoke(cli, ["review", "--db", str(db_path), "--tag", "activatoin"])
+    result = CliRunner().invoke(cli, [command, "--db", str(db_path), "--tag", "activatoin"])
     assert result.exit_code == 2
     assert "no card has the tag 'activatoin'; did you mean: activation" in result.output
 

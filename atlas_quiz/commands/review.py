@@ -168,6 +168,12 @@ def serve(host: str, port: int, decks: tuple[str, ...], tags: tuple[str, ...],
         atlas-quiz serve                    # then open http://127.0.0.1:8000
         atlas-quiz serve --port 8080 --db /tmp/try.db
     """
+    if tags:  # fail here, not once per opened page
+        db = open_store(db_path)
+        sync_builtin_decks(db)
+        problem = unknown_tags(db, list(tags))
+        if problem:
+            fail(problem, 2)
     from textual_serve.server import Server
 
     args = [sys.executable, "-m", "atlas_quiz", "review"]
