@@ -102,6 +102,15 @@ def test_an_off_by_one_mask_is_named_as_the_missing_mask_it_behaves_like(engine)
     assert res.mistake == card.reject[0].why
 
 
+def test_the_interpreters_numpy_warnings_stay_out_of_the_learners_output(engine):
+    card = CARDS["kernel.softmax_online"]
+    inverted = card.reference.replace("tl.exp(m - m_new)", "tl.exp(m_new - m)")  # 0 * inf = NaN
+    assert inverted != card.reference
+    res = engine.grade(card, inverted, seed=0)
+    assert res.verdict == "wrong" and "NaN" in res.feedback
+    assert "RuntimeWarning" not in res.output and "RuntimeWarning" not in res.feedback
+
+
 def test_a_kernel_body_may_end_in_a_loop_but_an_expression_answer_may_not():
     body = "acc = 0.0\nfor i in range(0, n, 4):\n    acc += i\n"
     check_kernel_body(body)
