@@ -97,6 +97,8 @@ def test_feedback_says_which_trial_had_the_wrong_shape_when_no_partial_credit_is
     rows = read_rows(graded["root"] / "results" / "gradebook.csv")
     assert rows["laterShape"][2] == "0"
     feedback = (graded["root"] / "results" / "feedback" / "laterShape.txt").read_text()
+    # numbered and titled as the exam showed it, with the gradebook's column
+    assert "## Question 1: L2-normalize rows (l2_normalize, quiz.l2_normalize): 0 / 2" in feedback
     assert "max abs error" in feedback and "trial 1 of 4" in feedback  # the first difference
     assert ("no partial credit (it needs the right shape on every trial): wrong shape on trial 2 "
             "of 4 (size 1: B=1, d=1): expected shape (1, 1), got (1,)") in feedback

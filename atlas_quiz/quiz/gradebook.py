@@ -281,8 +281,12 @@ def feedback_text(spec: QuizSpec, sg: StudentGrade) -> str:
         lines.append(f"Some of your answers were saved after the time limit; in this quiz, "
                      f"{spec.late_rule()}.")
     lines.append("")
-    for slot, g in sg.items.items():
-        lines.append(f"## {slot} ({g.card}): {fmt_points(g.points)} / {fmt_points(g.max_points)}")
+    for n, (slot, g) in enumerate(sg.items.items(), start=1):
+        # numbered and titled as the exam showed it; the column name matches the gradebook's
+        card = spec.cards.get(g.card)
+        title = f"{card.title} " if card else ""
+        lines.append(f"## Question {n}: {title}({slot}, {g.card}): "
+                     f"{fmt_points(g.points)} / {fmt_points(g.max_points)}")
         lines.append(f"Verdict: {g.verdict}")
         if g.note:
             lines.append(f"Note: {g.note}")
