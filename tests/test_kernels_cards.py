@@ -262,3 +262,15 @@ def test_a_kernel_card_grades_in_strict_mode():
     with Engine("strict", "cpu", timeout=10.0) as engine:
         assert engine.grade(card, card.reference, seed=0).correct
         assert engine.grade(card, card.reject[2].answer, seed=0).mistake == card.reject[2].why
+
+
+def test_a_nan_from_the_padding_is_explained_but_an_overflow_is_not(engine):
+    from atlas_quiz.cards import load_deck
+    from atlas_quiz.paths import builtin_decks_dir
+
+    card = next(c for c in load_deck(builtin_decks_dir() / "kernels_triton.toml").cards
+                if c.id == "kernel.softmax_row")
+    hints = {r.why: "pads every input with NaN" in engine.grade(card, r.answer).feedback
+             for r in card.reject}
+    assert any(why.startswith("the load has no mask") and hint for why, hint in hints.items())
+    assert not any("overflows" in why and hint for why, hint in hints.items())

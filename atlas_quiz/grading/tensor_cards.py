@@ -193,7 +193,13 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
             details = {"trial": i, "dims": trial.dims, **diff.details}
             if shape_failure:
                 details["shape_failure"] = shape_failure
-            return _with_mistake(result("wrong", f"{diff.message}\n{context}", stage=diff.stage,
+            message = diff.message
+            if card.kind == "kernel" and diff.details.get("nonfinite") == "NaN" \
+                    and trial.label != "stress":
+                message += ("\n(the launcher pads every input with NaN, so a NaN here usually "
+                            "comes from a load outside its tensor: a missing mask, a wrong offset "
+                            "or a wrong stride)")
+            return _with_mistake(result("wrong", f"{message}\n{context}", stage=diff.stage,
                                         shape_ok=shape_ok, output=out.stdout, details=details),
                                  card, got, run_mistake)
     return result("correct", f"correct on all {len(trials)} trials", stage="ok", shape_ok=True,
