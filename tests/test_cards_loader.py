@@ -191,3 +191,10 @@ def test_placeholders_take_integer_arithmetic_over_parameters():
 
     text = r"({N} + 1, {2*N}, {(N - 3)//2 + 1}) \frac{a}{b} {x} {N>=2}"
     assert fill_params(text, {"N": 9}) == r"(9 + 1, 18, 4) \frac{a}{b} {x} {N>=2}"
+
+
+def test_prose_joins_soft_line_breaks_and_keeps_paragraphs_and_lists():
+    from atlas_quiz.cards.text import prose
+
+    text = "Write the body: out = x + y.\nx and y are 1-D.\n\nSteps:\n- load\n- store"
+    assert prose(text) == "Write the body: out = x + y. x and y are 1-D.\n\nSteps:\n- load\n- store"

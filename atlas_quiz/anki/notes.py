@@ -7,7 +7,7 @@ import re
 import textwrap
 
 from ..cards import Card
-from ..cards.text import reflow
+from ..cards.text import prose
 
 __all__ = ["card_fields", "code_html", "mathjax", "note_tags", "shown_answer"]
 
@@ -32,7 +32,7 @@ def code_html(code: str) -> str:
 
 def _text(s: str) -> str:
     """Plain text as HTML: reflowed paragraphs, escaped, `code` spans and $math$ kept readable."""
-    out = html.escape("\n\n".join(reflow(s)), quote=False)
+    out = html.escape(prose(s), quote=False)
     out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
     out = re.sub(r"(?<!\\)\$([^$\n]+)\$", lambda m: r"\(" + m.group(1) + r"\)", out)
     return out.replace("\n", "<br>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["reflow"]
+__all__ = ["prose", "reflow"]
 
 _NEW_LINE = re.compile(r"^\s*([-*•]|\d+[.)])\s")  # a list item starts its own line
 
@@ -31,3 +31,8 @@ def reflow(text: str) -> list[str]:
         if lines:
             paragraphs.append("\n".join(lines))
     return paragraphs
+
+
+def prose(text: str) -> str:
+    """``text`` reflowed for display: paragraphs separated by a blank line."""
+    return "\n\n".join(reflow(text))

@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ...cards import Card
+from ...cards.text import prose
 from .equation import Equation
 from .wrapped_text import wrapped
 
@@ -57,9 +58,9 @@ class CardView(Vertical):
         title.append(f"   {card.kind} · {card.source} · {card.id}", style="dim")
         self.query_one("#card-title", Static).update(wrapped(title))
         self.query_one("#card-equation", Equation).show(card.latex)
-        prompt = Text(card.prompt)
+        prompt = Text(prose(card.prompt))
         if card.prompt_zh:
-            prompt.append("\n" + card.prompt_zh, style="italic")
+            prompt.append("\n" + prose(card.prompt_zh), style="italic")
         prompt.append("\n" + _KIND_ASK.get(card.kind, ""), style="dim")
         self.query_one("#card-prompt", Static).update(wrapped(prompt))
         context = self.query_one("#card-context", Static)

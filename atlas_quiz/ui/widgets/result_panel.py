@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ...cards import Card
+from ...cards.text import prose
 from ...grading.result import GradeResult
 from ..session import reference_answer
 from .wrapped_text import wrapped
@@ -79,9 +80,9 @@ class ResultPanel(Static):
         lexer = "python" if card.kind in ("expr", "kernel", "shape", "output") else "text"
         parts += [Text("Reference:", style="bold"), _code(reference_answer(card, result), lexer)]
         if card.explain:
-            parts.append(wrapped(card.explain))
+            parts.append(wrapped(prose(card.explain)))
         if card.explain_zh:
-            parts.append(wrapped(card.explain_zh, "italic"))
+            parts.append(wrapped(prose(card.explain_zh), "italic"))
         self.display = True
         self.update(Group(*parts))
 
