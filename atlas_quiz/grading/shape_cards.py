@@ -10,8 +10,7 @@ import torch
 
 from ..cards import Card
 from .program import compile_answer, describe_error, quiet
-from .result import GradeResult
-from .result import CardError
+from .result import CardError, GradeResult
 
 __all__ = ["ERROR", "expected_shape", "grade_shape_card", "is_error_answer", "parse_shape"]
 

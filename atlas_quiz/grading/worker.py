@@ -7,6 +7,7 @@ a closed channel; either way the worker is replaced and the caller gets an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,10 +86,8 @@ class OwnRunner:
         if proc is None:
             return
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         proc.wait()
         for stream in (proc.stdin, proc.stdout):
             if stream:
