@@ -17,13 +17,14 @@ query is stored too (what a backward pass would need).
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
 import torch.nn.functional as F
 import triton
 import triton.language as tl
+
+from atlas_quiz.bench.kernels import compiled
 
 LOG2_E = 1.4426950408889634
 
@@ -178,10 +179,6 @@ def test_large_scores_do_not_overflow(device, close):
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
 
-@functools.cache
-def compiled(fn):
-    """``torch.compile(fn)``, made when the benchmark first asks for that column (the import is slow)."""
-    return torch.compile(fn, dynamic=False)
 
 
 def bench_attention(m: int, n: int, dtype: torch.dtype, device: str) -> dict:

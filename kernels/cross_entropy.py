@@ -16,12 +16,12 @@ cross-entropy). Rows whose target is ``ignore_index`` add nothing.
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import torch.nn.functional as F
 import triton
 import triton.language as tl
+
+from atlas_quiz.bench.kernels import compiled
 
 BLOCK = 4096
 
@@ -166,10 +166,6 @@ def test_target_out_of_range_gives_nan_not_garbage(device):
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
 
-@functools.cache
-def compiled(fn):
-    """``torch.compile(fn)``, made when the benchmark first asks for that column (the import is slow)."""
-    return torch.compile(fn, dynamic=False)
 
 
 def bench_forward(m: int, n: int, dtype: torch.dtype, device: str) -> dict:

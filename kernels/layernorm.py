@@ -14,12 +14,12 @@ one block kept in registers; a longer one is read three times.
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import torch.nn.functional as F
 import triton
 import triton.language as tl
+
+from atlas_quiz.bench.kernels import compiled
 
 MAX_FUSED = 16384
 LOOP_BLOCK = 4096
@@ -148,10 +148,6 @@ def test_large_mean_does_not_cancel(device):
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
 
-@functools.cache
-def compiled(fn):
-    """``torch.compile(fn)``, made when the benchmark first asks for that column (the import is slow)."""
-    return torch.compile(fn, dynamic=False)
 
 
 def bench_layernorm(m: int, n: int, dtype: torch.dtype, device: str) -> dict:

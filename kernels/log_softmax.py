@@ -12,11 +12,11 @@ longer one is walked twice (an online pass for ``m`` and ``d``, then the writes)
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import triton
 import triton.language as tl
+
+from atlas_quiz.bench.kernels import compiled
 
 MAX_FUSED = 16384
 LOOP_BLOCK = 4096
@@ -112,10 +112,6 @@ def test_tiny_probabilities_stay_finite(device, close):
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
 
-@functools.cache
-def compiled(fn):
-    """``torch.compile(fn)``, made when the benchmark first asks for that column (the import is slow)."""
-    return torch.compile(fn, dynamic=False)
 
 
 def bench_log_softmax(m: int, n: int, dtype: torch.dtype, device: str) -> dict:

@@ -20,12 +20,12 @@ result does not depend on scheduling.
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import torch.nn.functional as F
 import triton
 import triton.language as tl
+
+from atlas_quiz.bench.kernels import compiled
 
 MAX_FUSED = 16384
 LOOP_BLOCK = 4096
@@ -269,10 +269,6 @@ def test_autograd_function_gives_both_gradients(device, close):
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
 
-@functools.cache
-def compiled(fn):
-    """``torch.compile(fn)``, made when the benchmark first asks for that column (the import is slow)."""
-    return torch.compile(fn, dynamic=False)
 
 
 def bench_forward(m: int, n: int, dtype: torch.dtype, device: str) -> dict:

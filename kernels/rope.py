@@ -15,11 +15,11 @@ stores stay coalesced. (LLaMA's Hugging Face code pairs ``x_i`` with
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import triton
 import triton.language as tl
+
+from atlas_quiz.bench.kernels import compiled
 
 # --- spec ------------------------------------------------------------------------------------
 
@@ -121,10 +121,6 @@ def test_a_strided_batch_is_read_by_its_strides(device, close):
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
 
-@functools.cache
-def compiled(fn):
-    """``torch.compile(fn)``, made when the benchmark first asks for that column (the import is slow)."""
-    return torch.compile(fn, dynamic=False)
 
 
 def bench_rope(m: int, n: int, dtype: torch.dtype, device: str) -> dict:

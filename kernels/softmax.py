@@ -14,11 +14,11 @@ online pass keeps the running max ``m`` and the running sum ``d`` (rescaled by
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import triton
 import triton.language as tl
+
+from atlas_quiz.bench.kernels import compiled
 
 # The longest row kept in registers as one block; longer rows are walked in LOOP_BLOCK steps.
 MAX_FUSED = 16384
@@ -130,10 +130,6 @@ def test_strided_input_rows_are_read_by_their_stride(device, close):
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
 
-@functools.cache
-def compiled(fn):
-    """``torch.compile(fn)``, made when the benchmark first asks for that column (the import is slow)."""
-    return torch.compile(fn, dynamic=False)
 
 
 def bench_softmax(m: int, n: int, dtype: torch.dtype, device: str) -> dict:

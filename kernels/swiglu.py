@@ -12,12 +12,12 @@ flat array in blocks; the last block is masked.
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import torch.nn.functional as F
 import triton
 import triton.language as tl
+
+from atlas_quiz.bench.kernels import compiled
 
 BLOCK = 1024
 
@@ -88,10 +88,6 @@ def test_large_negative_gate_gives_zero_not_nan(device, close):
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
 
-@functools.cache
-def compiled(fn):
-    """``torch.compile(fn)``, made when the benchmark first asks for that column (the import is slow)."""
-    return torch.compile(fn, dynamic=False)
 
 
 def bench_swiglu(m: int, n: int, dtype: torch.dtype, device: str) -> dict:
