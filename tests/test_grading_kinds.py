@@ -298,3 +298,11 @@ def test_unicode_and_more_functions_are_read():
     assert parse_formula("ln(2π)", {}) == parse_formula("log(2*pi)", {})
     x = parse_formula("sech(x)^2", {"x": "real"})
     assert parse_formula("x²", {"x": "real"}) == parse_formula("x^2", {"x": "real"}) and x is not None
+
+
+def test_a_name_typo_is_caught_before_running_and_lists_the_names_in_scope(engine):
+    res = engine.grade(ROWSUM, "X.sum(-1, keepdim=True)")
+    assert res.verdict == "error" and res.stage == "parse" and res.details["unknown"] == ["X"]
+    assert "unknown name 'X'" in res.feedback and "x, B, d" in res.feedback
+    helper = "import numpy as np\ns = lambda t: t.sum(-1, keepdim=True)\nreturn s(x) + np.zeros(1, 'f')[0]"
+    assert engine.grade(ROWSUM, helper).correct

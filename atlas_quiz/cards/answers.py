@@ -7,6 +7,8 @@ result into a function); standard library only.
 from __future__ import annotations
 
 import ast
+import builtins
+import symtable
 from dataclasses import dataclass
 
 __all__ = ["AnswerSyntaxError", "FUNCTION_NAME", "answer_function", "check_kernel_body", "check_syntax"]
@@ -96,3 +98,24 @@ def check_kernel_body(text: str) -> None:
         ast.parse("\n".join(s[indent:] for s in lines), mode="exec")
     except SyntaxError as exc:
         raise AnswerSyntaxError(f"SyntaxError: {exc.msg}", exc.lineno) from None
+
+
+def unknown_names(text: str, argnames: list[str] | tuple[str, ...], scope: set[str]) -> list[str]:
+    """Names the answer reads that nothing defines: not an argument, not in ``scope``, not a
+    builtin, not assigned or imported by the answer itself (a typo such as ``X`` for ``x``)."""
+    source = ast.unparse(answer_function(text, argnames))
+    known = set(scope) | set(dir(builtins))
+    missing: list[str] = []
+
+    def walk(table: symtable.SymbolTable) -> None:
+        for sym in table.get_symbols():
+            if sym.is_global() and sym.is_referenced() and not sym.is_assigned() \
+                    and sym.get_name() not in known and sym.get_name() not in missing:
+                missing.append(sym.get_name())
+        for child in table.get_children():
+            walk(child)
+
+    top = symtable.symtable(source, "<answer>", "exec")
+    assigned_at_top = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    walk(top)
+    return [m for m in missing if m not in assigned_at_top]

@@ -64,7 +64,7 @@ def prove_card(engine: Engine, card: Card, seeds: int = 1) -> Proof:
                 continue
             proof.answers += 1
             at = f" (seed {seed})" if len(seeds) > 1 else ""
-            if res.stage == "parse" and card.kind in ("shape", "output", "symbolic"):
+            if res.stage == "parse":
                 # an answer the grader cannot read proves nothing about the card
                 proof.problems.append(f"{label}{at} does not parse: {res.feedback}")
             elif should_pass and not res.correct:

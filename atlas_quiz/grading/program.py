@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from ..cards import AnswerSyntaxError, answer_function
 from ..cards.answers import FUNCTION_NAME
 
-__all__ = ["ANSWER_FILE", "AnswerSyntaxError", "compile_answer", "describe_error", "quiet", "scope"]
+__all__ = ["ANSWER_FILE", "ANSWER_GLOBALS", "AnswerSyntaxError", "compile_answer", "describe_error", "quiet", "scope"]
 
 ANSWER_FILE = "<answer>"
 
@@ -28,6 +28,10 @@ def quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+# The modules every answer may use without importing them (see scope()).
+ANSWER_GLOBALS = frozenset({"torch", "F", "nn", "math"})
 
 
 def scope() -> dict[str, Any]:

@@ -10,10 +10,10 @@ from typing import Any, Protocol
 import torch
 
 from ..cards import AnswerSyntaxError, Card, check_syntax
-from ..cards.answers import check_kernel_body
+from ..cards.answers import check_kernel_body, unknown_names
 from .compare import Difference, first_difference
 from .inputs import Trial, build_trials
-from .program import compile_answer, describe_error, quiet
+from .program import ANSWER_GLOBALS, compile_answer, describe_error, quiet
 from .result import CardError, GradeResult
 from .wire import decode, digest, encode
 from .worker import AnswerCrashed, AnswerTimeout
@@ -155,6 +155,12 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
     except AnswerSyntaxError as exc:
         return result("error", str(exc), stage="parse")
     trials = build_trials(card, seed, device)
+    if card.kind == "expr":
+        missing = unknown_names(answer, list(trials[0].args), ANSWER_GLOBALS)
+        if missing:  # a typo of a name, caught before running: not a wrong answer yet
+            in_scope = ", ".join([*trials[0].args, *sorted(ANSWER_GLOBALS)])
+            return result("error", f"unknown name {missing[0]!r}: the names in scope are {in_scope}",
+                          stage="parse", details={"unknown": missing})
     reference = card.spec if card.kind == "kernel" else card.reference
     expected = [run_trusted(reference, t) for t in trials]
     for t, e in zip(trials, expected):
