@@ -63,6 +63,9 @@ def export_anki(cards: Sequence[Card], deck_names: dict[str, str], out: str | Pa
     partial = out.with_name(f".{out.name}.partial")  # a crash never leaves half a package behind
     with warnings.catch_warnings():  # our fields are escaped HTML; genanki's tag heuristic is noisy
         warnings.filterwarnings("ignore", module="genanki")
-        genanki.Package(list(decks.values())).write_to_file(str(partial), timestamp=mod_time)
-    os.replace(partial, out)
+        try:
+            genanki.Package(list(decks.values())).write_to_file(str(partial), timestamp=mod_time)
+            os.replace(partial, out)
+        finally:
+            partial.unlink(missing_ok=True)
     return ExportReport(out, len(cards), len(decks), mod_time)

@@ -50,14 +50,11 @@ def _scope(card: Card) -> str:
 
 
 def shown_answer(card: Card) -> str:
-    """The answer text the back shows: the reference, the formula, the recalled text or the first accept."""
-    if card.kind == "expr":
-        return card.reference
+    """The answer the back shows: the card's known answer, a kernel's as a whole function."""
     if card.kind == "kernel":
-        return f"@triton.jit\n{card.signature.rstrip()}\n{textwrap.indent(card.reference.strip(chr(10)), '    ')}"
-    if card.kind in ("symbolic", "recall"):
-        return card.answer
-    return card.accept[0] if card.accept else ""
+        body = textwrap.indent(card.reference.strip(chr(10)), "    ")
+        return f"@triton.jit\n{card.signature.rstrip()}\n{body}"
+    return card.known_answer()
 
 
 def card_fields(card: Card, computed_answer: str = "") -> list[str]:

@@ -81,6 +81,15 @@ class Card:
         """The seed and chapter, e.g. ``000 §15`` (the section number's first part)."""
         return chapter_of(self.source)
 
+    def known_answer(self) -> str:
+        """A correct answer as a learner would give it: the reference (for a kernel, its body),
+        the formula or text, else the first accepted answer; ``""`` when the card carries none."""
+        if self.kind in ("expr", "kernel"):
+            return self.reference
+        if self.kind in ("symbolic", "recall"):
+            return self.answer
+        return self.accept[0] if self.accept else ""
+
     def input_specs(self) -> dict[str, InputSpec]:
         """The parsed generators of the inputs (the loader has validated them)."""
         return {name: parse_generator(text) for name, text in self.inputs.items()}

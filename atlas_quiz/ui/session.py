@@ -35,12 +35,8 @@ def reference_answer(card: Card, result: GradeResult | None = None) -> str:
 
     The result panel shows it, and its length sets how fast an Easy answer is.
     """
-    if card.kind in ("expr", "kernel"):
-        return card.reference
-    if card.kind in ("symbolic", "recall"):
-        return card.answer
-    if card.accept:
-        return card.accept[0]
+    if card.known_answer():
+        return card.known_answer()
     expected = (result.details or {}).get("expected") if result else None
     if isinstance(expected, list):
         return "(" + ", ".join(map(str, expected)) + ("," if len(expected) == 1 else "") + ")"
