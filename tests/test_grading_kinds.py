@@ -306,3 +306,21 @@ def test_a_name_typo_is_caught_before_running_and_lists_the_names_in_scope(engin
     assert "unknown name 'X'" in res.feedback and "x, B, d" in res.feedback
     helper = "import numpy as np\ns = lambda t: t.sum(-1, keepdim=True)\nreturn s(x) + np.zeros(1, 'f')[0]"
     assert engine.grade(ROWSUM, helper).correct
+
+
+@pytest.mark.parametrize("text", ["exp(exp(exp(exp(exp(x)))))", "(((x^64)^64)^64)^64", "exp(exp(x))",
+                                  "2^(exp(x))", "cosh(exp(x))", "floor(exp(x^64))", "ceil(2^x)"])
+def test_formulas_too_large_to_evaluate_are_refused_at_once(text):
+    with pytest.raises(FormulaError, match="too large"):
+        parse_formula(text, {"x": "real"})
+
+
+def test_nested_softplus_and_sigmoid_still_parse():
+    parse_formula("log(1 + exp(log(1 + exp(x))))", {"x": "real"})
+    parse_formula("x * sigmoid(x)", {"x": "real"})
+
+
+@pytest.mark.parametrize("answer", ["x" + "+x" * 3000, "(" * 5000 + "x" + ")" * 5000, "x" * 60_000])
+def test_absurdly_long_or_deep_answers_are_an_error_not_a_crash(engine, answer):
+    res = engine.grade(ROWSUM, answer)
+    assert res.verdict == "error" and res.stage == "parse"

@@ -125,3 +125,18 @@ def test_a_card_id_taken_by_another_source_is_refused_and_nothing_is_written(db,
     with pytest.raises(IdCollision, match="a.one"):
         build_decks(db, [deck(card("b.new"), card("a.one"), key="mine")], origin="/home/me", now=now)
     assert [c.id for c in list_cards(db)] == ["a.one"] and get_card(db, "a.one").deck == "d1"
+
+
+def test_a_migration_that_fails_halfway_leaves_nothing_behind(tmp_path, monkeypatch):
+    from atlas_quiz.store import migrations
+
+    def broken(db):
+        db["extra"].create({"id": int}, pk="id")
+        raise RuntimeError("killed halfway")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, broken])
+    with pytest.raises(RuntimeError, match="halfway"):
+        open_db(tmp_path / "atlas.db")
+    conn = sqlite3.connect(tmp_path / "atlas.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS) - 1
+    assert "extra" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}

@@ -27,10 +27,22 @@ class AnswerSyntaxError(Exception):
         return f"line {self.line}: {self.message}" if self.line else self.message
 
 
+MAX_ANSWER_CHARS = 50_000
+
+
 def _body(text: str) -> list[ast.stmt]:
+    try:
+        return _parse_body(text)
+    except (RecursionError, MemoryError):
+        raise AnswerSyntaxError("the answer is nested too deeply to read") from None
+
+
+def _parse_body(text: str) -> list[ast.stmt]:
     src = text.strip("\n")
     if not src.strip():
         raise AnswerSyntaxError("the answer is empty")
+    if len(src) > MAX_ANSWER_CHARS:
+        raise AnswerSyntaxError(f"the answer is longer than {MAX_ANSWER_CHARS} characters")
     try:
         expr = ast.parse(src.strip(), mode="eval")
         ret = ast.Return(value=expr.body)
@@ -103,7 +115,10 @@ def check_kernel_body(text: str) -> None:
 def unknown_names(text: str, argnames: list[str] | tuple[str, ...], scope: set[str]) -> list[str]:
     """Names the answer reads that nothing defines: not an argument, not in ``scope``, not a
     builtin, not assigned or imported by the answer itself (a typo such as ``X`` for ``x``)."""
-    source = ast.unparse(answer_function(text, argnames))
+    try:
+        source = ast.unparse(answer_function(text, argnames))
+    except (RecursionError, MemoryError):  # too deep to inspect: running it will say what is wrong
+        return []
     known = set(scope) | set(dir(builtins))
     missing: list[str] = []
 
@@ -115,7 +130,10 @@ def unknown_names(text: str, argnames: list[str] | tuple[str, ...], scope: set[s
         for child in table.get_children():
             walk(child)
 
-    top = symtable.symtable(source, "<answer>", "exec")
+    try:
+        top = symtable.symtable(source, "<answer>", "exec")
+    except (RecursionError, MemoryError, SyntaxError):
+        return []
     assigned_at_top = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
     walk(top)
     return [m for m in missing if m not in assigned_at_top]

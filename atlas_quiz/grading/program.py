@@ -48,6 +48,8 @@ def compile_answer(text: str, argnames: Sequence[str],
         code = compile(module, ANSWER_FILE, "exec")
     except SyntaxError as exc:  # e.g. `return` outside a function body, nonlocal misuse
         raise AnswerSyntaxError(f"SyntaxError: {exc.msg}", exc.lineno) from None
+    except (RecursionError, MemoryError):
+        raise AnswerSyntaxError("the answer is nested too deeply to compile") from None
     namespace = scope()
     if extra_globals:
         namespace.update(extra_globals)

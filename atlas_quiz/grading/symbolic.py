@@ -128,7 +128,35 @@ def parse_formula(text: str, variables: dict[str, str]) -> sympy.Expr:
     if sum(1 for _ in ast.walk(tree)) > _MAX_NODES:
         raise FormulaError("the formula is too long")
     symbols = {name: sympy.Symbol(name, **_ASSUMPTIONS[domain]) for name, domain in variables.items()}
-    return _translate(tree.body, symbols)
+    expr = _translate(tree.body, symbols)
+    _check_growth(expr)
+    return expr
+
+
+_EXPONENTIAL = (sympy.exp, sympy.sinh, sympy.cosh)
+
+
+def _growth(expr: sympy.Expr) -> int:
+    """How many exponentials are stacked inside each other (a log undoes one)."""
+    inner = max((_growth(a) for a in expr.args), default=0)
+    if isinstance(expr, _EXPONENTIAL) or (isinstance(expr, sympy.Pow) and not expr.exp.is_number):
+        return inner + 1
+    if isinstance(expr, sympy.log):
+        return max(0, inner - 1)
+    return inner
+
+
+def _check_growth(expr: sympy.Expr) -> None:
+    """Refuse formulas whose values at the test points could not be computed in reasonable time:
+    merged powers beyond the cap (``((x^64)^64)``), exponentials of exponentials."""
+    for p in expr.atoms(sympy.Pow):
+        if p.exp.is_number and abs(complex(p.exp)) > _MAX_POWER:
+            raise FormulaError(f"the power {p.exp} is too large to check (at most {_MAX_POWER})")
+    if _growth(expr) > 1:
+        raise FormulaError("an exponential of an exponential is too large to check; simplify the formula")
+    for f in expr.atoms(sympy.floor, sympy.ceiling, sympy.Mod):
+        if any(_growth(a) for a in f.args):  # rounding e^(n^64) needs all of its digits
+            raise FormulaError(f"{type(f).__name__} of an exponential is too large to check")
 
 
 def _translate(node: ast.AST, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -9,7 +12,7 @@ import sqlite_utils
 from ..paths import default_db_path
 from .migrations import migrate
 
-__all__ = ["open_db"]
+__all__ = ["open_db", "transaction"]
 
 
 def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
@@ -27,3 +30,17 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
     db.execute("PRAGMA synchronous = NORMAL")
     migrate(db)
     return db
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE .. COMMIT (ROLLBACK on error): the writes inside land together or not at all.
+
+    Explicit, because Python's sqlite3 opens no transaction before DDL (CREATE TABLE) by itself.
+    """
+    conn = db.conn
+    with conn:
+        if not conn.in_transaction:
+            # IMMEDIATE takes the write lock before the first read, so the rows we read stay current.
+            conn.execute("BEGIN IMMEDIATE")
+        yield conn

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import sqlite_utils
 
 from ..cards import Card, Deck
+from .db import transaction
 
 __all__ = ["BuildReport", "IdCollision", "build_decks", "card_stats", "get_card", "list_cards", "list_decks"]
 
@@ -37,7 +38,8 @@ class BuildReport:
         return {k: len(v) for k, v in asdict(self).items()}
 
 
-def _iso(now: datetime) -> str:
+def iso(now: datetime) -> str:
+    """A moment as ISO 8601 text in UTC, to the second (how the database stores times)."""
     return now.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -49,7 +51,7 @@ def build_decks(db: sqlite_utils.Database, decks: list[Deck], *, origin: str,
     data change. Cards that came from the same ``origin`` before but are gone
     now are retired, never deleted, so their reviews stay meaningful.
     """
-    stamp = _iso(now or datetime.now(timezone.utc))
+    stamp = iso(now or datetime.now(timezone.utc))
     report = BuildReport()
     existing = {row["id"]: row for row in db["cards"].rows}
     origins = {r["key"]: r["origin"] for r in db["decks"].rows}
@@ -59,7 +61,7 @@ def build_decks(db: sqlite_utils.Database, decks: list[Deck], *, origin: str,
     if taken:  # another source's card would lose its history to this one
         raise IdCollision(taken)
     seen: set[str] = set()
-    with db.conn:
+    with transaction(db):
         for d_pos, deck in enumerate(decks):
             db["decks"].upsert({"key": deck.key, "name": deck.name, "name_zh": deck.name_zh,
                                 "path": deck.path, "origin": origin, "position": d_pos}, pk="key")
@@ -104,7 +106,7 @@ def list_cards(db: sqlite_utils.Database, *, decks: list[str] | None = None,
     where = [] if include_retired else ["retired_at IS NULL"]
     args: list[str] = []
     if decks:
-        keys = _deck_keys(db, decks)
+        keys = deck_keys(db, decks)
         where.append(f"deck IN ({', '.join('?' * len(keys))})")
         args.extend(keys)
     sql = " AND ".join(where) or None
@@ -116,7 +118,7 @@ def list_cards(db: sqlite_utils.Database, *, decks: list[str] | None = None,
     return cards
 
 
-def _deck_keys(db: sqlite_utils.Database, names: list[str]) -> list[str]:
+def deck_keys(db: sqlite_utils.Database, names: list[str]) -> list[str]:
     """Deck keys matching names given as key, key prefix or display name (case-insensitive)."""
     rows = list(db["decks"].rows)
     keys: list[str] = []

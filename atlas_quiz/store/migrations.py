@@ -51,8 +51,10 @@ def migrate(db: sqlite_utils.Database) -> int:
         raise RuntimeError(
             f"this database has schema version {version}, newer than this atlas-quiz "
             f"({len(MIGRATIONS)}); upgrade atlas-quiz")
+    from .db import transaction
+
     for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.conn:
+        with transaction(db):  # a step lands whole with its version number, or not at all
             step(db)
             db.execute(f"PRAGMA user_version = {number}")
     return len(MIGRATIONS)

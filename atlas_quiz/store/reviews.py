@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
-from .decks import _deck_keys, _iso
+from .db import transaction
+from .decks import deck_keys, iso
 
 __all__ = [
     "LEECH_TAG",
@@ -50,9 +50,6 @@ LEECH_TAG = "leech"
 QueueRow = tuple[str, str, str | None, int]  # (card_id, state, due, position)
 
 
-def iso(moment: datetime) -> str:
-    """A moment as the UTC text stored in the database (seconds; sorts as it compares)."""
-    return _iso(moment)
 
 
 def new_state(card_id: str) -> dict[str, Any]:
@@ -61,15 +58,6 @@ def new_state(card_id: str) -> dict[str, Any]:
             "lapses": 0, "suspended": 0, "buried_until": None, "leech": 0, "last_review": None}
 
 
-@contextmanager
-def _transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE .. COMMIT (ROLLBACK on error): the writes inside land together or not at all."""
-    conn = db.conn
-    with conn:
-        if not conn.in_transaction:
-            # IMMEDIATE takes the write lock before the first read, so the rows we read stay current.
-            conn.execute("BEGIN IMMEDIATE")
-        yield conn
 
 
 def _state_of(conn: sqlite3.Connection, card_id: str) -> dict[str, Any] | None:
@@ -102,7 +90,7 @@ def apply_review(db: sqlite_utils.Database, card_id: str,
     """
     cols = ", ".join(REVIEW_COLUMNS)
     marks = ", ".join("?" * len(REVIEW_COLUMNS))
-    with _transaction(db) as conn:
+    with transaction(db) as conn:
         before = _state_of(conn, card_id)
         review, after = decide(before or new_state(card_id))
         values = {**review, "card_id": card_id,
@@ -119,7 +107,7 @@ def undo_last(db: sqlite_utils.Database) -> str | None:
 
     ``None`` when the log is empty. One transaction, like the review itself.
     """
-    with _transaction(db) as conn:
+    with transaction(db) as conn:
         row = conn.execute("SELECT id, card_id, state_before FROM reviews "
                            "ORDER BY id DESC LIMIT 1").fetchone()
         if row is None:
@@ -138,7 +126,7 @@ def set_state_fields(db: sqlite_utils.Database, card_id: str, **fields: Any) -> 
     unknown = set(fields) - set(STATE_COLUMNS[1:])
     if unknown:
         raise ValueError(f"not card_state fields: {', '.join(sorted(unknown))}")
-    with _transaction(db) as conn:
+    with transaction(db) as conn:
         if conn.execute("SELECT 1 FROM cards WHERE id = ?", [card_id]).fetchone() is None:
             raise KeyError(card_id)
         row = {**(_state_of(conn, card_id) or new_state(card_id)), **fields}
@@ -159,7 +147,7 @@ def queue_rows(db: sqlite_utils.Database, *, now: datetime, horizon: datetime,
              "(s.state IS NULL OR s.state = 'new' OR s.due < ?)"]
     args: list[Any] = [iso(now), iso(horizon)]
     if decks:
-        keys = _deck_keys(db, decks)
+        keys = deck_keys(db, decks)
         where.append(f"c.deck IN ({', '.join('?' * len(keys))})")
         args.extend(keys)
     if tags:
