@@ -167,3 +167,23 @@ def test_export_to_an_unwritable_place_fails_before_any_work(tmp_path):
     out = CliRunner().invoke(cli, ["export", "anki", str(blocked / "atlas.apkg"),
                                    "--db", str(tmp_path / "x.db")])
     assert out.exit_code == 2 and "cannot write" in out.output and not (tmp_path / "x.db").exists()
+
+
+def test_a_broken_card_is_a_clean_error_alone_and_in_a_batch(tmp_path):
+    deck = tmp_path / "broken.toml"
+    deck.write_text(DECK.replace('reference = "torch.relu(x)"', 'reference = "x.no_such_method()"'))
+    out = CliRunner().invoke(cli, ["grade", "t.relu", "x", "--deck", str(deck), "--device", "cpu"])
+    assert out.exit_code == 2 and "the card itself is broken" in out.output
+    batch = tmp_path / "b.jsonl"
+    batch.write_text('{"card": "t.relu", "answer": "x"}\n{"card": "t.shape", "answer": "(3, 2)"}\n')
+    out = run("grade", "--batch", batch, "--deck", deck, "--device", "cpu")
+    results = [json.loads(line) for line in out.output.splitlines()]
+    assert [r["verdict"] for r in results] == ["error", "correct"]
+    assert "broken" in results[0]["feedback"]
+
+
+def test_grade_against_a_file_that_is_not_a_database_is_a_clean_error(tmp_path):
+    bogus = tmp_path / "not.db"
+    bogus.write_text("hello, not sqlite" * 100)
+    out = CliRunner().invoke(cli, ["grade", "t.relu", "x", "--db", str(bogus)])
+    assert out.exit_code == 2 and "cannot open the database" in out.output

@@ -183,3 +183,13 @@ def test_runtime_error_names_the_answer_line():
     with pytest.raises(ZeroDivisionError) as info:
         f(1)
     assert describe_error(info.value) == ("ZeroDivisionError: division by zero", 2)
+
+
+def test_promotion_compares_in_the_common_dtype_and_never_truncates():
+    ints = torch.tensor([2, 3])
+    assert first_difference(ints, torch.tensor([2.7, 3.9]), allow_promotion=True) is not None
+    assert first_difference(ints, torch.tensor([2.0, 3.0]), allow_promotion=True) is None
+    assert first_difference(torch.tensor([True, False]), torch.tensor([0.5, 0.0]),
+                            allow_promotion=True) is not None
+    f32 = torch.tensor([1.0, 2.0])
+    assert first_difference(f32, f32.double() + 5e-6, allow_promotion=True) is None  # fp32 tolerance

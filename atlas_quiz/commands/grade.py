@@ -9,34 +9,53 @@ from pathlib import Path
 
 import click
 
-from .common import db_option, echo_json, fail
+from .common import db_option, echo_json, fail, open_store
 
 __all__ = ["grade"]
 
 
-def _find_card(card_id: str, deck_paths: tuple[Path, ...], db_path: Path | None):
-    """The card from the given deck files, else the database, else the built-in decks."""
-    from ..cards import DeckError, load_decks
-    from ..paths import builtin_decks_dir, default_db_path
+class _Cards:
+    """Finds cards by id: in the given deck files, else the database, else the built-in decks.
 
-    if not deck_paths:
-        db_file = db_path or default_db_path()
-        if Path(db_file).exists():
-            from ..store import get_card, open_db
+    The database is opened once and the deck files are read once, however many lines a batch has.
+    """
+
+    def __init__(self, deck_paths: tuple[Path, ...], db_path: Path | None) -> None:
+        self.deck_paths = deck_paths
+        self.db_path = db_path
+        self._db = None
+        self._decks: dict | None = None
+
+    def __getitem__(self, card_id: str):
+        from ..paths import default_db_path
+
+        if not self.deck_paths and self._db is None and Path(self.db_path or default_db_path()).exists():
+            self._db = open_store(self.db_path)
+        if self._db is not None:
+            from ..store import get_card
 
             try:
-                return get_card(open_db(db_file), card_id)
+                return get_card(self._db, card_id)
             except KeyError:
                 pass
-    try:
-        decks = load_decks(deck_paths or [builtin_decks_dir()])
-    except DeckError as exc:
-        fail(str(exc), 2)
-    for d in decks:
-        for c in d.cards:
-            if c.id == card_id:
-                return c
-    raise KeyError(card_id)
+        if self._decks is None:
+            self._decks = self._load()
+        return self._decks[card_id]
+
+    def _load(self) -> dict:
+        from ..cards import DeckError, load_decks
+        from ..paths import builtin_decks_dir
+
+        try:
+            decks = load_decks(self.deck_paths or [builtin_decks_dir()])
+        except DeckError as exc:
+            fail(str(exc), 2)
+        return {c.id: c for d in decks for c in d.cards}
+
+    def where(self) -> str:
+        """Where the ids were looked for, for an error message."""
+        return ", ".join(map(str, self.deck_paths)) if self.deck_paths else \
+            "the database or the built-in decks"
 
 
 def _human(result, as_json: bool) -> None:
@@ -83,8 +102,9 @@ def grade(card_id: str | None, answer: str | None, batch, mode: str, device: str
         atlas-quiz grade norm.rmsnorm - --json < answer.py
         atlas-quiz grade --batch answers.jsonl --mode strict --jobs 4 > results.jsonl
     """
-    from ..grading import Engine, RunnerUnavailable
+    from ..grading import CardError, Engine, RunnerUnavailable
 
+    cards = _Cards(deck_paths, db_path)
     if batch is None and (card_id is None or answer is None):
         fail("give CARD_ID and ANSWER, or --batch FILE (see --help)", 2)
     try:
@@ -94,24 +114,25 @@ def grade(card_id: str | None, answer: str | None, batch, mode: str, device: str
     with engine:
         try:
             if batch is not None:
-                sys.exit(_grade_batch(engine, batch, deck_paths, db_path, seed))
+                sys.exit(_grade_batch(engine, batch, cards, seed))
             if answer == "-":
                 answer = sys.stdin.read()
             try:
-                card = _find_card(card_id, deck_paths, db_path)
+                card = cards[card_id]
             except KeyError:
-                where = ", ".join(map(str, deck_paths)) if deck_paths else "the database or the built-in decks"
-                fail(f"no card with id {card_id!r} in {where} (list ids with "
+                fail(f"no card with id {card_id!r} in {cards.where()} (list ids with "
                      f"`atlas-quiz deck list --cards`, or grep the deck file)", 2)
             engine.start()  # the time of a grade excludes the worker's start-up
             result = engine.grade(card, answer, seed=seed)
         except RunnerUnavailable as exc:
             fail(str(exc), 2)
+        except CardError as exc:
+            fail(f"the card itself is broken (`atlas-quiz deck check` shows why): {exc}", 2)
     _human(result, as_json)
     sys.exit(0 if result.correct else 1)
 
 
-def _parse_line(number: int, line: str, cache: dict, deck_paths, db_path, seed: int):
+def _parse_line(number: int, line: str, cards: _Cards, seed: int):
     """``(id, (card, answer, seed))`` for a good line, or ``(id, result dict)`` for a bad one."""
     item_id = None
     try:
@@ -123,10 +144,7 @@ def _parse_line(number: int, line: str, cache: dict, deck_paths, db_path, seed: 
                 or not isinstance(item.get("answer"), str):
             raise ValueError('expected {"card": "<id>", "answer": "<text>"}')
         item_id = item.get("id")
-        card_id = item["card"]
-        if card_id not in cache:
-            cache[card_id] = _find_card(card_id, deck_paths, db_path)
-        return item_id, (cache[card_id], item["answer"], int(item.get("seed", seed)))
+        return item_id, (cards[item["card"]], item["answer"], int(item.get("seed", seed)))
     except KeyError as exc:
         return item_id, {"card": str(exc.args[0]), "verdict": "error", "correct": False,
                          "feedback": f"input line {number}: no card with id {exc.args[0]!r}",
@@ -136,22 +154,38 @@ def _parse_line(number: int, line: str, cache: dict, deck_paths, db_path, seed: 
                          "feedback": f"input line {number}: {exc}", "elapsed_ms": 0.0}
 
 
-def _grade_batch(engine, lines, deck_paths, db_path, seed: int) -> int:
+def _graded(engine, items: list) -> list[dict]:
+    """Results of ``items`` in order; a broken card gives its items an error, not a crash."""
+    from ..grading import CardError
+
+    try:
+        return [r.to_dict() for r in engine.grade_many(items)]
+    except CardError:
+        out = []
+        for card, answer, seed in items:
+            try:
+                out.append(engine.grade(card, answer, seed=seed).to_dict())
+            except CardError as exc:
+                out.append({"card": card.id, "verdict": "error", "correct": False,
+                            "feedback": f"the card itself is broken: {exc}", "elapsed_ms": 0.0})
+        return out
+
+
+def _grade_batch(engine, lines, cards: _Cards, seed: int) -> int:
     """Grade each non-blank line; a bad line gets an error result in its place. Return the exit status.
 
     Lines are graded a chunk at a time with ``grade_many`` (in parallel in strict
     mode), and the results are written in input order as each chunk finishes.
     """
-    cache: dict = {}
     all_correct = True
     pending: list = []
     chunk = 16 * max(1, getattr(engine, "jobs", 1))
 
     def flush() -> None:
         nonlocal all_correct
-        results = iter(engine.grade_many([p for _, _, p in pending if isinstance(p, tuple)]))
+        results = iter(_graded(engine, [p for _, _, p in pending if isinstance(p, tuple)]))
         for number, item_id, parsed in pending:
-            out = next(results).to_dict() if isinstance(parsed, tuple) else parsed
+            out = next(results) if isinstance(parsed, tuple) else parsed
             out = {**({"id": item_id} if item_id is not None else {}), "line": number, **out}
             all_correct &= bool(out["correct"])
             click.echo(json.dumps(out, ensure_ascii=False), nl=True)
@@ -160,7 +194,7 @@ def _grade_batch(engine, lines, deck_paths, db_path, seed: int) -> int:
 
     for number, line in enumerate(lines, start=1):
         if line.strip():  # blank lines are skipped; every result names its input line
-            pending.append((number, *_parse_line(number, line, cache, deck_paths, db_path, seed)))
+            pending.append((number, *_parse_line(number, line, cards, seed)))
         if len(pending) >= chunk:
             flush()
     flush()

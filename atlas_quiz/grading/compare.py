@@ -78,8 +78,10 @@ def _tensor_difference(exp: torch.Tensor, got: torch.Tensor, rtol: float | None,
     g = got.detach().cpu()
     if exp.numel() == 0:
         return None
+    if e.dtype != g.dtype:  # promotion allowed: compare in the common dtype, never truncate
+        common = torch.promote_types(e.dtype, g.dtype)
+        e, g = e.to(common), g.to(common)
     if not (e.is_floating_point() or e.is_complex()):
-        g = g.to(e.dtype) if allow_promotion else g
         bad = e != g
         if not bad.any():
             return None
@@ -89,7 +91,8 @@ def _tensor_difference(exp: torch.Tensor, got: torch.Tensor, rtol: float | None,
         return Difference("values", f"at {idx}: expected {_fmt(ev)}, got {_fmt(gv)} "
                                     f"({int(bad.sum())} of {e.numel()} elements differ)",
                           {"index": idx, "expected": ev, "got": gv, "mismatched": int(bad.sum())})
-    rtol, atol = tolerance_for(exp.dtype, rtol, atol)
+    # the reference's own precision sets the tolerance; an int reference takes the common dtype's
+    rtol, atol = tolerance_for(exp.dtype if exp.is_floating_point() else e.dtype, rtol, atol)
     e64 = e.to(torch.complex128 if e.is_complex() else torch.float64)
     g64 = g.to(e64.dtype)
     for what, test in (("NaN", torch.isnan), ("inf", torch.isinf)):
