@@ -7,19 +7,25 @@ worker thread owns one engine; one student's answers form one unit of work
 
 Resumable: every verdict is appended, durably, to ``.cache/grades.jsonl``,
 keyed by the card's content hash, the answer, the seed, the mode and the
-device. A second run grades only what changed; a killed run loses at most the
-students in flight.
+device. A second run grades only what changed; a killed or interrupted run
+loses at most the students in flight.
+
+Failures: an answer the engine fails on (an unexpected exception) is reported
+for that student, not cached, and grading goes on; an engine that cannot run
+at all (``RunnerUnavailable``) stops the run at once, as does Ctrl-C, after the
+students already graded are written to the cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +55,9 @@ __all__ = ["GRADER_VERSION", "SUBMISSION_PATTERN", "ClassReport", "collect_submi
 GRADER_VERSION = "2"
 SUBMISSION_PATTERN = "*.json"  # <student>.json, as `quiz take` and the lab write them
 CACHE = Path(".cache") / "grades.jsonl"
+# Stages of a result that is not a verdict on the answer: the card is broken, or the grader
+# failed on this answer. Reported, never cached (the next run tries again), never the student's fault.
+NOT_GRADED = ("card", "grader")
 
 Progress = Callable[[int, int], None]  # (answers done, answers to grade)
 
@@ -127,7 +136,8 @@ class _Engines:
 
     Strict mode shares one engine (one sandbox zygote, ``jobs`` children at a
     time) between the threads; the ``own`` worker takes one answer at a time,
-    so there each thread gets its own.
+    so there each thread gets its own. An engine that failed to start is not
+    tried again: every later ``get`` raises the same error.
     """
 
     def __init__(self, mode: str, device: str, timeout: float, jobs: int) -> None:
@@ -136,13 +146,20 @@ class _Engines:
         self.shared: Any = None
         self.all: list[Any] = []
         self.lock = threading.Lock()
+        self.failed: BaseException | None = None
 
     def _make(self, jobs: int) -> Any:
         from ..grading import Engine
 
+        if self.failed is not None:
+            raise self.failed
         engine = Engine(self.mode, self.device, timeout=self.timeout, jobs=jobs)
         self.all.append(engine)
-        engine.start()  # strict mode fails closed here, before any answer runs
+        try:
+            engine.start()  # strict mode fails closed here, before any answer runs
+        except BaseException as exc:
+            self.failed = exc
+            raise
         return engine
 
     def get(self) -> Any:
@@ -171,7 +188,9 @@ def _process_failed(result: Any) -> bool:
 def _grade_one(engine: Any, question: Question, answer: str) -> dict[str, Any]:
     """One answer; a dead process gets one more try, so that a sandbox hiccup (a zygote being
     replaced, a neighbour's crash) never costs a student points. A real crash (``os._exit``)
-    crashes again and keeps its verdict."""
+    crashes again and keeps its verdict. Any other exception from the engine is this answer's
+    problem only (stage ``grader``); an engine that cannot run at all stops the run."""
+    from ..grading import RunnerUnavailable
     from ..grading.result import CardError
 
     try:
@@ -179,9 +198,18 @@ def _grade_one(engine: Any, question: Question, answer: str) -> dict[str, Any]:
         if _process_failed(result):
             result = engine.grade(question.card, answer, seed=question.seed)
     except CardError as exc:
-        return {"card": question.card.id, "verdict": "error", "stage": "card",
-                "feedback": f"the card itself is broken (not your fault): {exc}"}
+        return _not_graded(question, "card", f"the card itself is broken (not your fault): {exc}")
+    except RunnerUnavailable:
+        raise
+    except Exception as exc:  # one answer's failure must not stop the class
+        return _not_graded(question, "grader", "the grader failed on this answer (not your fault; "
+                                               f"it is graded again next run): {type(exc).__name__}: {exc}")
     return result.to_dict()
+
+
+def _not_graded(question: Question, stage: str, why: str) -> dict[str, Any]:
+    """A result that is no verdict on the answer (see ``NOT_GRADED``): 0 points until regraded."""
+    return {"card": question.card.id, "verdict": "error", "stage": stage, "feedback": why}
 
 
 def _grade_unit(engines: _Engines, unit: list[tuple[str, Question, str]]) -> list[tuple[str, dict]]:
@@ -190,14 +218,16 @@ def _grade_unit(engines: _Engines, unit: list[tuple[str, Question, str]]) -> lis
     On CUDA in strict mode the whole submission goes to ``grade_submission``:
     one sandboxed child initialises CUDA once for all of the student's items.
     """
-    from ..grading.result import CardError
+    from ..grading import RunnerUnavailable
 
     engine = engines.get()
     if engines.mode == "strict" and engines.device.startswith("cuda"):
         try:
             results = engine.grade_submission([(q.card, answer, q.seed) for _, q, answer in unit])
-        except CardError:
-            pass  # grade item by item below, to pin the broken card down
+        except RunnerUnavailable:
+            raise
+        except Exception:
+            pass  # a broken card or a grader failure: grade item by item below, to pin it down
         else:
             return [(key, _grade_one(engine, q, answer) if _process_failed(r) else r.to_dict())
                     for (key, q, answer), r in zip(unit, results)]
@@ -213,7 +243,9 @@ def grade_class(spec: QuizSpec, submissions: Path, results: Path, *, mode: str =
     Writes ``gradebook.csv``, ``items.csv``, ``problems.csv`` and
     ``feedback/<student>.txt``; applies ``overrides`` (default
     ``results/overrides.csv``) on every run. ``device`` must be resolved
-    (``cpu`` or ``cuda``): it is part of the cache key.
+    (``cpu`` or ``cuda``): it is part of the cache key. Raises
+    ``RunnerUnavailable`` when the engine cannot run (no sandbox, a runner that
+    died for good), keeping in the cache what was graded before.
     """
     start = time.perf_counter()
     results.mkdir(parents=True, exist_ok=True)
@@ -250,24 +282,46 @@ def grade_class(spec: QuizSpec, submissions: Path, results: Path, *, mode: str =
 
 def _run_units(engines: _Engines, units: list[list[tuple[str, Question, str]]], cache: dict,
                cache_path: Path, jobs: int, todo: int, on_progress: Progress | None) -> int:
-    """Grade the units on ``jobs`` threads; append each student's verdicts to the cache as they land."""
+    """Grade the units on ``jobs`` threads; append each student's verdicts to the cache as they land.
+
+    On any exception (``RunnerUnavailable``, Ctrl-C) the students not yet started
+    are cancelled, those already graded are written to the cache, and the
+    exception goes on: nobody waits for a whole class that would be thrown away.
+    """
     done = 0
     if on_progress:
         on_progress(0, todo)
     if not units:
         return 0
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade") as pool:
-        futures = [pool.submit(_grade_unit, engines, unit) for unit in units]
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
+    futures = [pool.submit(_grade_unit, engines, unit) for unit in units]
+    kept: set[Future] = set()
+    try:
         for future in as_completed(futures):
             graded = future.result()  # RunnerUnavailable propagates: strict grading fails closed
-            cacheable = [(k, r) for k, r in graded if r.get("stage") != "card"]
-            append_durable(cache_path, [json.dumps({"key": k, "result": r}, ensure_ascii=False)
-                                        for k, r in cacheable])
-            cache.update(graded)
+            _keep(graded, cache, cache_path)
+            kept.add(future)
             done += len(graded)
             if on_progress:
                 on_progress(done, todo)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        finished = [f for f in futures if f not in kept and f.done() and not f.cancelled()
+                    and f.exception() is None]
+        with contextlib.suppress(OSError):  # a full disk must not hide the first error
+            for future in finished:
+                _keep(future.result(), cache, cache_path)
+        raise
+    pool.shutdown()
     return done
+
+
+def _keep(graded: list[tuple[str, dict]], cache: dict, cache_path: Path) -> None:
+    """Remember one student's results; append the verdicts (not ``NOT_GRADED``) durably."""
+    cacheable = [(k, r) for k, r in graded if r.get("stage") not in NOT_GRADED]
+    append_durable(cache_path, [json.dumps({"key": k, "result": r}, ensure_ascii=False)
+                                for k, r in cacheable])
+    cache.update(graded)
 
 
 def late_answers(spec: QuizSpec, sub: Submission) -> dict[str, timedelta]:
@@ -287,9 +341,11 @@ def late_answers(spec: QuizSpec, sub: Submission) -> dict[str, timedelta]:
     return out
 
 
-def _status(sub: Submission, late: dict[str, timedelta]) -> str:
-    """``graded``, with what the instructor should know in brackets: not handed in, late."""
-    flags = [flag for flag, on in (("not handed in", not sub.finished), ("late", bool(late))) if on]
+def _status(sub: Submission, late: dict[str, timedelta], incomplete: bool) -> str:
+    """``graded``, with what the instructor should know in brackets: not handed in, late, and
+    answers that have no verdict yet (a broken card, a grader failure: see problems.csv)."""
+    flags = [flag for flag, on in (("not handed in", not sub.finished), ("late", bool(late)),
+                                   ("some answers not graded", incomplete)) if on]
     return f"graded ({', '.join(flags)})" if flags else "graded"
 
 
@@ -304,14 +360,15 @@ def _score_all(spec: QuizSpec, valid: dict, plan: dict, cache: dict, rejected: l
             report.problems.append((path.name, student, f"answers saved after the time limit "
                                                         f"(+{fmt_duration(spec.grace_s)} grace), "
                                                         f"{verdict}: {', '.join(late)}"))
-        sg = StudentGrade(student, _status(sub, late), file=path.name, late=bool(late))
+        failed = [(q.slot, cache[key]["feedback"]) for q, _, key in rows
+                  if key and cache[key].get("stage") in NOT_GRADED]
+        sg = StudentGrade(student, _status(sub, late, bool(failed)), file=path.name, late=bool(late))
         for q, text, key in rows:
             sg.items[q.slot] = score(q, cache[key] if key else None, text)
             if q.slot in late:
                 apply_late(sg.items[q.slot], late[q.slot], spec.late)
             report.blank += key is None
-            if key and cache[key].get("stage") == "card":
-                report.problems.append((path.name, student, f"{q.slot}: {cache[key]['feedback']}"))
+        report.problems += [(path.name, student, f"{slot}: {why}") for slot, why in failed]
         grades.append(sg)
     for sg in rejected:
         report.problems.append((sg.file, sg.student, sg.status.removeprefix("rejected: ")))
