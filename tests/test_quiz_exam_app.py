@@ -213,6 +213,25 @@ async def test_the_lab_login_takes_a_token_and_refuses_wrong_ones(spec, tmp_path
 
 
 @pilot
+async def test_saved_answers_that_cannot_be_opened_refuse_the_login_without_server_paths(spec, tmp_path,
+                                                                                        now):
+    lab = LabState(tmp_path / "lab")
+    store = TokenStore.load(lab.tokens_path, spec.hash)
+    token = store.issue(["alice"])["alice"]
+    store.save()
+    lab.submissions.mkdir(parents=True)
+    (lab.submissions / "alice.json").write_text("{broken")
+    app = ExamApp(title=spec.title, login=lambda t: lab.login(spec, t, clock=Clock(now)),
+                  show_paths=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*token, "enter")
+        await pilot.pause()
+        text = screen_text(app)
+        assert isinstance(app.screen, TokenScreen) and "ask your instructor" in text
+        assert str(tmp_path) not in text and "alice.json" not in text
+
+
+@pilot
 async def test_too_many_wrong_tokens_close_the_connection(spec, tmp_path):
     lab = LabState(tmp_path / "lab")
     TokenStore.load(lab.tokens_path, spec.hash).save()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import timedelta
 
@@ -199,6 +200,39 @@ def test_a_lab_login_opens_the_students_own_exam_once(spec, tmp_path, now):
         lab.login(spec, tokens["alice"], clock=Clock(now))
     assert (lab.submissions / "alice.json").exists()
     assert lab.login(spec, tokens["bob"], clock=Clock(now)).student == "bob"
+
+
+def lab_with_token(spec, folder, student="alice"):
+    """A lab folder holding a token for ``student``; returns the lab and the token."""
+    lab = LabState(folder)
+    store = TokenStore.load(lab.tokens_path, spec.hash)
+    token = store.issue([student])[student]
+    store.save()
+    return lab, token
+
+
+def test_saved_answers_that_cannot_be_resumed_refuse_the_login_without_server_paths(spec, tmp_path,
+                                                                                    now, caplog):
+    lab, token = lab_with_token(spec, tmp_path / "lab")
+    lab.submissions.mkdir(parents=True)
+    (lab.submissions / "alice.json").write_text('{"format": "atlas-quiz-submission/1", "spec_hash": "x"}')
+    with caplog.at_level(logging.ERROR, logger="atlas_quiz.quiz"), pytest.raises(LoginFailed) as err:
+        lab.login(spec, token, clock=Clock(now))
+    assert str(err.value) == "Your saved answers cannot be opened; ask your instructor."
+    assert "wrong spec hash" in caplog.text and "alice.json" in caplog.text  # for the instructor
+    assert SessionLock(lab.folder / "locks", "alice").acquire()  # the window's lock was released
+
+
+@pytest.mark.parametrize("content", ['{"format": "atlas-quiz-tokens/1", "spec_hash": "another quiz"}',
+                                     "[]", "{not json"])
+def test_a_token_file_the_lab_cannot_read_refuses_the_login_without_server_paths(spec, tmp_path, now,
+                                                                                 caplog, content):
+    lab, token = lab_with_token(spec, tmp_path / "lab")
+    lab.tokens_path.write_text(content)
+    with caplog.at_level(logging.ERROR, logger="atlas_quiz.quiz"), pytest.raises(LoginFailed) as err:
+        lab.login(spec, token, clock=Clock(now))
+    assert str(err.value) == "This lab cannot check tokens right now; ask your instructor."
+    assert "tokens.json" in caplog.text
 
 
 def test_quiz_tokens_command_prints_tokens_once_and_stores_hashes(spec, tmp_path):

@@ -282,9 +282,16 @@ def session(spec: Path, state: Path) -> None:
     Example:
         atlas-quiz quiz session quiz.toml --state quiz-lab   # what `quiz serve` runs per browser
     """
+    import logging
+
     from ..quiz import LabState
     from ..ui.exam import ExamApp
 
+    # textual-serve shows this process's stderr on the server's console: why a login was
+    # refused reaches the instructor there, never the browser. Textual captures sys.stderr.
+    handler = logging.StreamHandler(sys.__stderr__)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger("atlas_quiz").addHandler(handler)
     quiz_spec = _load(spec)
     lab = LabState(state)
     ExamApp(title=quiz_spec.title, login=lambda token: lab.login(quiz_spec, token),

@@ -7,6 +7,7 @@ lab's server folder (token hashes, submissions, session locks) and the login.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from .tokens import SessionLock, TokenStore
 __all__ = ["Clock", "ExamSession", "LabState", "LoginFailed", "utc_now"]
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)  # `quiz session` sends it to the lab server's console
 
 
 def utc_now() -> datetime:
@@ -112,8 +114,17 @@ class LabState:
         return self.folder / "submissions"
 
     def login(self, spec: QuizSpec, token: str, *, clock: Clock = utc_now) -> ExamSession:
-        """The session a token opens: checks the token, one window at a time, one submission."""
-        store = TokenStore.load(self.tokens_path, spec.hash)
+        """The session a token opens: checks the token, one window at a time, one submission.
+
+        Every refusal is a :class:`LoginFailed` whose message the student may
+        read; what went wrong on the server (a token file or a saved submission
+        that cannot be read, with its path) goes to the log, for the instructor.
+        """
+        try:
+            store = TokenStore.load(self.tokens_path, spec.hash)
+        except (ValueError, OSError) as exc:
+            log.error("lab login: cannot read the token hashes in %s: %s", self.tokens_path, exc)
+            raise LoginFailed("This lab cannot check tokens right now; ask your instructor.") from None
         student = store.student_for(token)
         if student is None:
             raise LoginFailed("That token is not valid for this quiz. Check it and try again.")
@@ -125,6 +136,10 @@ class LabState:
         except AlreadySubmitted:
             lock.release()
             raise LoginFailed("This token has already been used to hand the quiz in.") from None
+        except (ValueError, OSError) as exc:
+            lock.release()
+            log.error("lab login: %s's saved answers cannot be opened: %s", student, exc)
+            raise LoginFailed("Your saved answers cannot be opened; ask your instructor.") from None
         except BaseException:
             lock.release()
             raise

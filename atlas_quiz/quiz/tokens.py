@@ -87,7 +87,7 @@ class TokenStore:
         if not path.exists():
             return cls(path, spec_hash)
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != TOKEN_FORMAT:
+        if not isinstance(data, dict) or data.get("format") != TOKEN_FORMAT:
             raise ValueError(f"{path} is not an atlas-quiz token file")
         if data.get("spec_hash") != spec_hash:
             raise ValueError(f"{path} holds tokens for another quiz (or another version of this "
