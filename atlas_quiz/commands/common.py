@@ -11,7 +11,7 @@ import click
 
 from ..paths import DB_ENV
 
-__all__ = ["console", "db_option", "echo_json", "fail", "json_option", "open_store"]
+__all__ = ["console", "db_option", "echo_json", "fail", "json_option", "open_store", "sync_builtin_decks"]
 
 
 def db_option(fn):
@@ -66,3 +66,17 @@ def open_store(db_path: Path | None, *, create: bool = True):
         return open_db(path)
     except (sqlite3.DatabaseError, RuntimeError, OSError) as exc:
         fail(f"cannot open the database {path} (from {source}): {exc}", 2)
+
+
+def sync_builtin_decks(db, decks_dir: Path | None = None) -> bool:
+    """Bring the built-in decks in ``db`` up to date; a broken deck file is reported and skipped
+    (the review goes on with the cards already in the database). Return whether it built."""
+    from ..cards import DeckError
+    from ..paths import builtin_decks_dir
+    from ..store import sync_builtin_decks as sync
+
+    try:
+        return sync(db, decks_dir or builtin_decks_dir())
+    except DeckError as exc:
+        click.echo(f"warning: the built-in decks were not updated:\n{exc}", err=True)
+        return False

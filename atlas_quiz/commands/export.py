@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import console, db_option, echo_json, fail, json_option, open_store
+from .common import console, db_option, echo_json, fail, json_option, open_store, sync_builtin_decks
 
 __all__ = ["export"]
 
@@ -63,8 +63,8 @@ def anki(out: Path, decks: tuple[str, ...], tags: tuple[str, ...], db_path: Path
     """Write the cards to an Anki package (.apkg), one subdeck per chapter.
 
     Re-exporting after editing cards updates the notes in Anki instead of adding
-    copies (note ids come from card ids). If the database has no cards yet, the
-    built-in decks are built into it first.
+    copies (note ids come from card ids). The built-in decks are brought up to
+    date in the database first.
 
     \b
     Example:
@@ -76,12 +76,7 @@ def anki(out: Path, decks: tuple[str, ...], tags: tuple[str, ...], db_path: Path
 
     _check_writable(out)
     db = open_store(db_path)
-    if db["cards"].count_where("retired_at IS NULL") == 0:
-        from ..cards import load_decks
-        from ..paths import builtin_decks_dir
-        from ..store import build_decks
-
-        build_decks(db, load_decks([builtin_decks_dir()]), origin="builtin")
+    sync_builtin_decks(db)  # an export never ships stale built-in cards
     try:
         cards = list_cards(db, decks=list(decks) or None, tags=list(tags) or None)
     except LookupError as exc:

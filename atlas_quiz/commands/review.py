@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shlex
 import sys
 import time
@@ -10,11 +9,10 @@ from pathlib import Path
 
 import click
 
-from .common import db_option, fail, open_store
+from .common import db_option, fail, open_store, sync_builtin_decks
 
-__all__ = ["BUILTIN_HASH_KEY", "review", "serve", "sync_builtin_decks", "unknown_tags"]
+__all__ = ["review", "serve", "unknown_tags"]
 
-BUILTIN_HASH_KEY = "builtin_decks.hash"
 
 
 def _keep_light() -> None:
@@ -31,35 +29,6 @@ def _keep_light() -> None:
     finally:
         for name in blocked:
             del sys.modules[name]
-
-
-def sync_builtin_decks(db, decks_dir: Path | None = None) -> bool:
-    """Rebuild the built-in decks into ``db`` when their files changed; return whether it built.
-
-    Hashing a few dozen small files costs well under a millisecond, so this can
-    run before every review; ``build_decks`` keeps ids and history either way.
-    A broken deck file is reported and skipped: the review goes on with the
-    cards already in the database.
-    """
-    from ..cards import DeckError, deck_files, load_decks
-    from ..paths import builtin_decks_dir
-    from ..store import build_decks
-    from ..store.meta import get_meta, set_meta
-
-    folder = decks_dir or builtin_decks_dir()
-    digest = hashlib.sha256()
-    for path in deck_files([folder]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    if get_meta(db, BUILTIN_HASH_KEY) == digest.hexdigest():
-        return False
-    try:
-        decks = load_decks([folder])
-    except DeckError as exc:
-        click.echo(f"warning: the built-in decks were not updated:\n{exc}", err=True)
-        return False
-    build_decks(db, decks, origin="builtin")
-    set_meta(db, BUILTIN_HASH_KEY, digest.hexdigest())
-    return True
 
 
 def unknown_tags(db, tags: list[str]) -> str | None:

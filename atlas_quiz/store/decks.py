@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 import sqlite_utils
 
 from ..cards import Card, Deck
 from .db import transaction
 
-__all__ = ["BuildReport", "IdCollision", "build_decks", "card_stats", "get_card", "list_cards", "list_decks"]
+__all__ = ["BUILTIN_HASH_KEY", "BuildReport", "IdCollision", "build_decks", "card_stats", "get_card",
+           "list_cards", "list_decks", "sync_builtin_decks"]
 
 
 class IdCollision(ValueError):
@@ -170,3 +173,25 @@ def _chapter_key(item: tuple[str, int]) -> tuple:
     seed, _, sec = item[0].partition(" §")
     return (seed, int(sec) if sec.isdigit() else 10_000, sec)
 
+
+BUILTIN_HASH_KEY = "builtin_decks.hash"
+
+
+def sync_builtin_decks(db: sqlite_utils.Database, folder: Path) -> bool:
+    """Rebuild the decks of ``folder`` (origin ``builtin``) when their files changed; True if built.
+
+    Hashing a few dozen small files costs well under a millisecond, so this can
+    run before every review or export; ``build_decks`` keeps ids and history
+    either way. Raises :class:`~atlas_quiz.cards.DeckError` for a broken deck.
+    """
+    from ..cards import deck_files, load_decks
+    from .meta import get_meta, set_meta
+
+    digest = hashlib.sha256()
+    for path in deck_files([folder]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    if get_meta(db, BUILTIN_HASH_KEY) == digest.hexdigest():
+        return False
+    build_decks(db, load_decks([folder]), origin="builtin")
+    set_meta(db, BUILTIN_HASH_KEY, digest.hexdigest())
+    return True
