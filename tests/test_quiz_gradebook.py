@@ -154,6 +154,25 @@ def test_an_unknown_late_policy_is_a_spec_problem(tmp_path):
     assert "quiz.grace_minutes" in text and "got -1" in text
 
 
+def test_a_rejected_file_never_replaces_a_graded_students_feedback(tmp_path, now):
+    spec, subs, results = write_spec(tmp_path), tmp_path / "subs", tmp_path / "results"
+    f = SubmissionFile.open(spec, "student0000", subs, now=now)
+    f.submit("submitted", now=now)
+    f.path.rename(subs / "student0000-final.json")  # the file that counts
+    (subs / "student0000.json").write_text("{broken")  # a stray copy, named like the student
+    grade_class(spec, subs, results, mode="own", device="cpu")
+    feedback = (results / "feedback" / "student0000.txt").read_text()
+    assert "Total: 0 / 3" in feedback and "not graded" not in feedback
+    stray = (results / "feedback" / "rejected" / "student0000.json.txt").read_text()
+    assert "Your submission student0000.json was not graded: bad JSON" in stray
+    with open(results / "gradebook.csv", newline="") as fh:
+        rows = [r[:2] for r in list(csv.reader(fh))[1:]]
+    assert rows[0] == ["student0000", "graded"]
+    assert rows[1][0] == "student0000" and rows[1][1].startswith("rejected (student0000.json): bad JSON")
+    problems = (results / "problems.csv").read_text().splitlines()
+    assert problems[1].startswith("student0000.json,student0000,bad JSON")
+
+
 def _grades_by_card(spec, students: list[str], earned: dict[str, float]) -> list[StudentGrade]:
     """Grades where each card earns the same share of its points for every student asked it."""
     grades = []

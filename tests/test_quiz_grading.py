@@ -252,7 +252,7 @@ def test_feedback_names_the_first_difference_without_a_grade_for_rejected_work(g
     values = (fb / "s08.txt").read_text()
     assert "partial credit" in values and "max abs error" in values
     assert "ran longer than 2 s" in (fb / "x-loop.txt").read_text()
-    assert "not graded" in (fb / "badjson.txt").read_text()
+    assert "badjson.json was not graded" in (fb / "rejected" / "badjson.json.txt").read_text()
 
 
 def test_item_analysis_is_per_card_and_matches_the_expected_points(graded):

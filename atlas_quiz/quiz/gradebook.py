@@ -17,9 +17,9 @@ from typing import Any
 from .atomic import write_atomic
 from .spec import Question, QuizSpec
 
-__all__ = ["ItemGrade", "Override", "StudentGrade", "apply_late", "apply_overrides", "fmt_duration",
-           "fmt_points", "item_analysis", "read_overrides", "score", "write_feedback", "write_gradebook",
-           "write_items", "write_problems"]
+__all__ = ["ItemGrade", "Override", "StudentGrade", "apply_late", "apply_overrides", "feedback_path",
+           "fmt_duration", "fmt_points", "item_analysis", "read_overrides", "score", "write_feedback",
+           "write_gradebook", "write_items", "write_problems"]
 
 UPPER_LOWER = 0.27  # the classic share of the class in each group of the discrimination index
 
@@ -67,6 +67,13 @@ class StudentGrade:
     items: dict[str, ItemGrade] = field(default_factory=dict)
     file: str = ""
     late: bool = False  # answers saved after the time limit plus grace (the status says so too)
+    reason: str = ""  # why a rejected file was not graded
+
+    @classmethod
+    def rejected(cls, student: str, file: str, reason: str) -> StudentGrade:
+        """A submission file that was not graded; the status names the file, since the same
+        student may also have a file that was graded."""
+        return cls(student, f"rejected ({file}): {reason}", file=file, reason=reason)
 
     @property
     def graded(self) -> bool:
@@ -273,7 +280,7 @@ def feedback_text(spec: QuizSpec, sg: StudentGrade) -> str:
     """What a student is told after grading: per item, points, what was wrong, and their answer."""
     lines = [f"# {spec.title}", f"Student: {sg.student}"]
     if not sg.graded:
-        lines += ["", f"Your submission was not graded: {sg.status.removeprefix('rejected: ')}",
+        lines += ["", f"Your submission {sg.file} was not graded: {sg.reason}",
                   "Please talk to your instructor."]
         return "\n".join(lines) + "\n"
     lines.append(f"Total: {fmt_points(sg.total)} / {fmt_points(spec.max_points)}")
@@ -298,8 +305,15 @@ def feedback_text(spec: QuizSpec, sg: StudentGrade) -> str:
     return "\n".join(lines)
 
 
+def feedback_path(folder: Path, sg: StudentGrade) -> Path:
+    """``<student>.txt`` for a graded student; ``rejected/<file>.txt`` for a rejected file, named
+    by the file: a stray or broken file must never replace a graded student's feedback."""
+    return folder / f"{sg.student}.txt" if sg.graded else folder / "rejected" / f"{sg.file}.txt"
+
+
 def write_feedback(folder: Path, spec: QuizSpec, grades: list[StudentGrade]) -> None:
-    """One ``<student>.txt`` per student in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Each student's feedback (and each rejected file's) in ``folder``; see :func:`feedback_path`."""
     for sg in grades:
-        write_atomic(folder / f"{sg.student}.txt", feedback_text(spec, sg))
+        path = feedback_path(folder, sg)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, feedback_text(spec, sg))

@@ -96,7 +96,7 @@ def collect_submissions(spec: QuizSpec, folder: Path) -> tuple[dict[str, tuple[P
         try:
             sub = read_submission(path, spec)
         except Rejected as exc:
-            rejected.append(StudentGrade(_safe_name(path.stem), f"rejected: {exc}", file=path.name))
+            rejected.append(StudentGrade.rejected(_safe_name(path.stem), path.name, str(exc)))
             continue
         valid.setdefault(sub.student, []).append((path, sub))
     out: dict[str, tuple[Path, Submission]] = {}
@@ -106,8 +106,8 @@ def collect_submissions(spec: QuizSpec, folder: Path) -> tuple[dict[str, tuple[P
             continue
         names = ", ".join(p.name for p, _ in found)
         for path, _ in found:
-            rejected.append(StudentGrade(student, f"rejected: several submissions for {student} "
-                                                  f"({names})", file=path.name))
+            rejected.append(StudentGrade.rejected(student, path.name,
+                                                  f"several submissions for {student} ({names})"))
     return out, rejected
 
 
@@ -371,7 +371,7 @@ def _score_all(spec: QuizSpec, valid: dict, plan: dict, cache: dict, rejected: l
         report.problems += [(path.name, student, f"{slot}: {why}") for slot, why in failed]
         grades.append(sg)
     for sg in rejected:
-        report.problems.append((sg.file, sg.student, sg.status.removeprefix("rejected: ")))
+        report.problems.append((sg.file, sg.student, sg.reason))
     return grades + rejected
 
 
