@@ -21,6 +21,7 @@ This module is stdlib only; ``atlas_quiz.grading.inputs`` turns a parsed
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -86,7 +87,7 @@ class DimExpr:
 
     def evaluate(self, env: dict[str, int]) -> int:
         """The value of the expression under the given dimension sizes."""
-        return _eval_int(ast.parse(self.source, mode="eval").body, env)
+        return _eval_int(_parsed(self.source), env)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ class InputSpec:
         elif self.name in ("spd", "orthogonal"):
             dims = dims + dims[-1:]
         return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(source: str) -> ast.expr:
+    """The expression tree of a dimension (parsed once: trials evaluate it many times)."""
+    return ast.parse(source, mode="eval").body
 
 
 _INT_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["Foreign", "WireError", "decode", "digest", "encode", "tensor_bytes"]
+__all__ = ["Foreign", "WireError", "decode", "digest", "digest_bytes", "encode", "tensor_bytes"]
 
 _DTYPES = {str(d).removeprefix("torch."): d for d in (
     torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64, torch.complex128,
@@ -38,7 +38,12 @@ def tensor_bytes(t: torch.Tensor) -> bytes:
 
 def digest(t: torch.Tensor) -> str:
     """A short content hash of a tensor, to see whether an answer changed its input."""
-    return hashlib.blake2b(tensor_bytes(t), digest_size=16).hexdigest()
+    return digest_bytes(tensor_bytes(t))
+
+
+def digest_bytes(raw: bytes) -> str:
+    """:func:`digest` of bytes already taken from a tensor (``encode`` has them at hand)."""
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 def _number(v: float | int | bool) -> dict[str, Any]:
