@@ -193,6 +193,35 @@ def test_quiz_table_mistakes_name_the_field(tmp_path):
     assert "quiz.title" in fields
 
 
+@pytest.mark.parametrize("value", ['["quiz.relu"]', '"quiz.relu"', "[1, 2]"])
+def test_items_that_are_not_item_tables_are_a_problem_on_their_line(tmp_path, value):
+    path = tmp_path / "q.toml"
+    path.write_text(f'# items go below\nitem = {value}\n[quiz]\ntitle = "T"\nminutes = 5\n'
+                    f'decks = ["{DECK}"]\n')
+    out = CliRunner().invoke(cli, ["quiz", "check", str(path)])
+    assert out.exit_code == 1 and isinstance(out.exception, SystemExit)  # no traceback
+    assert "q.toml:2: field 'item'" in " ".join(out.output.split())
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    (p,) = err.value.problems
+    assert p.line == 2 and p.field == "item" and "expected [[item]] tables" in p.message
+
+
+@pytest.mark.parametrize("minutes, ok", [(0.5, False), (0, False), (1, True), (1.5, True),
+                                         (1440, True), (1441, False)])
+def test_the_time_limit_is_checked_as_its_message_says(tmp_path, minutes, ok):
+    path = tmp_path / "q.toml"
+    path.write_text(f'[quiz]\ntitle = "T"\nminutes = {minutes}\ndecks = ["{DECK}"]\n'
+                    '[[item]]\ncard = "quiz.relu"\n')
+    if ok:
+        assert load_spec(path).minutes == minutes
+        return
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    (p,) = err.value.problems
+    assert p.field == "quiz.minutes" and "a number from 1 to 1440" in p.message
+
+
 def test_overlapping_pools_that_could_run_dry_are_refused(tmp_path):
     (p,) = problems_of(tmp_path, """
         [[item]]

@@ -77,6 +77,12 @@ class _Where:
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
         return next((i + 1 for i in range(start, end - 1) if pattern.match(self.lines[i])), start)
 
+    def top(self, key: str) -> int | None:
+        """The line of a top-level ``key = ...`` (above the first table header)."""
+        end = self.heads[0][0] - 1 if self.heads else len(self.lines)
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        return next((i + 1 for i in range(end) if pattern.match(self.lines[i])), None)
+
 
 class _Report:
     """Collects problems of one spec file."""
@@ -88,6 +94,10 @@ class _Report:
         """A problem in the ``[quiz]`` table (of one field, or of the table)."""
         line = self.where.field("quiz", 0, key) if key else self.where.table("quiz")
         self.problems.append(Problem(self.file, message, line, None, f"quiz.{key}" if key else None))
+
+    def top(self, key: str, message: str) -> None:
+        """A problem with a top-level key (outside any table)."""
+        self.problems.append(Problem(self.file, message, self.where.top(key), None, key))
 
     def item(self, index: int, key: str | None, message: str) -> None:
         """A problem in the ``index``-th ``[[item]]`` (of one field, or of the item)."""
@@ -147,7 +157,7 @@ def _quiz_table(data: dict[str, Any], report: _Report) -> dict[str, Any]:
     if not isinstance(quiz.get("title"), str) or not quiz.get("title", "").strip():
         report.quiz("title" if "title" in quiz else None, "expected a non-empty string `title`")
     minutes = quiz.get("minutes")
-    if not _is_num(minutes) or not 0 < minutes <= 24 * 60:
+    if not _is_num(minutes) or not 1 <= minutes <= 24 * 60:
         report.quiz("minutes" if "minutes" in quiz else None,
                     f"expected `minutes`, the time limit, a number from 1 to 1440; got {minutes!r}")
     if "seed" in quiz and not (isinstance(quiz["seed"], (str, int)) and not isinstance(quiz["seed"], bool)):
@@ -188,8 +198,12 @@ def _cards(path: Path, quiz: dict[str, Any], decks: list[str | Path] | None,
 def _items(data: dict[str, Any], quiz: dict[str, Any], cards: dict[str, Card],
            report: _Report) -> list[Item]:
     raw_items = data.get("item")
-    if not isinstance(raw_items, list) or not raw_items:
+    if not raw_items:
         report.quiz(None, "the quiz has no [[item]] entries")
+        return []
+    if not isinstance(raw_items, list) or not all(isinstance(raw, dict) for raw in raw_items):
+        report.top("item", "expected [[item]] tables, one per question (a line `[[item]]`, then "
+                           f"`card = \"...\"` or filters), got {raw_items!r}")
         return []
     default_partial = quiz.get("partial", 0.0) if _is_num(quiz.get("partial")) else 0.0
     items: list[Item] = []
