@@ -8,6 +8,7 @@ import re
 from .model import KINDS
 
 __all__ = [
+    "ANSWER_MODULES",
     "COMMON_OPTIONAL",
     "COMMON_REQUIRED",
     "KIND_OPTIONAL",
@@ -58,8 +59,11 @@ FIELD_TYPES: dict[str, str] = {
     "inplace": "bool",
 }
 
-# Names an answer always has in scope; inputs, constants and dims may not shadow them.
-RESERVED_NAMES = frozenset({"torch", "F", "nn", "math", "triton", "tl"})
+# The modules an answer always has in scope (a kernel's launcher also has Triton's);
+# inputs, constants and dims may not shadow them.
+ANSWER_MODULES = ("torch", "F", "nn", "math")
+KERNEL_MODULES = ("triton", "tl")
+RESERVED_NAMES = frozenset(ANSWER_MODULES + KERNEL_MODULES)
 
 # Domains of the variables of a symbolic card.
 VARIABLE_DOMAINS = ("real", "positive", "int", "int>=0", "int>=1", "int>=2", "prob")

@@ -9,12 +9,11 @@ from typing import Any
 import torch
 
 from ..cards import Card, DimRule, InputSpec, parse_dim_rule, parse_generator
+from ..cards.generators import DTYPES
 
 __all__ = ["Trial", "build_trials", "draw_dims", "make_input"]
 
-_TORCH_DTYPES = {name: getattr(torch, name) for name in (
-    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
-    "bool", "complex64")}
+_TORCH_DTYPES = {name: getattr(torch, name) for name in DTYPES}
 _LABELS = ("typical", "size 1", "odd sizes", "random sizes")
 _ODD = (3, 5, 7, 9, 11, 13)
 
@@ -143,7 +142,7 @@ def make_input(spec: InputSpec, env: dict[str, int], gen: torch.Generator) -> to
 
 def build_trials(card: Card, seed: int, device: str = "cpu") -> list[Trial]:
     """The trials one grade runs: ``card.trials`` sets of sizes, plus a stress trial if any."""
-    specs = {name: parse_generator(text) for name, text in card.inputs.items()}
+    specs = card.input_specs()
     stress = {name: parse_generator(text) for name, text in card.stress.items()}
     labels = [_LABELS[i] if i < len(_LABELS) else "random sizes" for i in range(card.trials)]
     if stress:

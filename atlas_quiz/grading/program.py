@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..cards import AnswerSyntaxError, answer_function
 from ..cards.answers import FUNCTION_NAME
+from ..cards.schema import ANSWER_MODULES
 
 __all__ = ["ANSWER_FILE", "ANSWER_GLOBALS", "AnswerSyntaxError", "compile_answer", "describe_error", "quiet", "scope"]
 
@@ -30,14 +31,13 @@ def quiet() -> Iterator[None]:
         yield
 
 
-# The modules every answer may use without importing them (see scope()).
-ANSWER_GLOBALS = frozenset({"torch", "F", "nn", "math"})
+ANSWER_GLOBALS = frozenset(ANSWER_MODULES)
 
 
 def scope() -> dict[str, Any]:
     """The globals every answer sees: ``torch``, ``F``, ``nn``, ``math`` and the builtins."""
-    return {"torch": torch, "F": F, "nn": nn, "math": math, "__builtins__": builtins,
-            "__name__": "__answer__"}
+    modules = dict(zip(ANSWER_MODULES, (torch, F, nn, math), strict=True))
+    return {**modules, "__builtins__": builtins, "__name__": "__answer__"}
 
 
 def compile_answer(text: str, argnames: Sequence[str],
