@@ -12,8 +12,17 @@ import sys
 from datetime import timedelta
 
 import pytest
+from ui_helpers import until
 
-from atlas_quiz.quiz import ExamSession, LabState, TokenStore, load_spec, sample_dir
+from atlas_quiz.quiz import (
+    MAX_ANSWER_CHARS,
+    ExamSession,
+    LabState,
+    TokenStore,
+    load_spec,
+    sample_dir,
+)
+from atlas_quiz.ui.exam.answer_box import AnswerBox
 from atlas_quiz.ui.exam.app import MAX_LOGIN_TRIES, ExamApp
 from atlas_quiz.ui.exam.exam_screen import SAVE_DELAY_S, ExamScreen
 from atlas_quiz.ui.exam.exam_timer import format_remaining
@@ -46,6 +55,11 @@ class Clock:
 
     def __call__(self):
         return self.now
+
+
+def toasts(app) -> str:
+    """The notifications on screen, as the student reads them."""
+    return " ".join(" ".join(str(t.render()).split()) for t in app.screen.query("Toast"))
 
 
 def saved(folder, student="alice") -> dict:
@@ -82,8 +96,6 @@ async def test_moving_between_items_keeps_each_answer(spec, tmp_path, now):
         await pilot.press("ctrl+p", "ctrl+p")
         await pilot.pause()
         assert app.screen.index == 0
-        from atlas_quiz.ui.exam.answer_box import AnswerBox
-
         assert app.screen.query_one(AnswerBox).text == "first"
         assert saved(tmp_path)["answers"]["norm.1"]["text"] == "second"
 
@@ -102,6 +114,24 @@ async def test_questions_are_numbered_with_their_points_and_item_names_stay_hidd
         assert "Question 6" in text  # the list of questions
         for item in spec.items:
             assert not re.search(rf"\b{re.escape(item.name)}\b", text), item.name
+
+
+@pilot
+async def test_an_answer_over_the_length_limit_is_cut_and_the_student_is_told(spec, tmp_path, now):
+    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    app = ExamApp(session=session)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        box = app.screen.query_one(AnswerBox)
+        box.load_text("x" * (MAX_ANSWER_CHARS + 1))  # a paste
+        await until(pilot, lambda: toasts(app))
+        assert f"only the first {MAX_ANSWER_CHARS:,} characters are kept" in toasts(app)
+        await pilot.pause(SAVE_DELAY_S + 0.3)
+        saves = session.file.saves
+        box.move_cursor(box.document.end)
+        await pilot.press("y")  # typing on past the limit writes nothing new
+        await pilot.pause(SAVE_DELAY_S + 0.3)
+        assert session.file.saves == saves
+    assert saved(tmp_path)["answers"]["relu"]["text"] == "x" * MAX_ANSWER_CHARS
 
 
 @pilot
@@ -183,8 +213,6 @@ async def test_quitting_keeps_the_answer_and_a_restart_resumes_it(spec, tmp_path
     again = ExamApp(session=ExamSession.start(spec, "alice", tmp_path, clock=Clock(now)))
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        from atlas_quiz.ui.exam.answer_box import AnswerBox
-
         assert again.screen.query_one(AnswerBox).text == "x * (x > 0)"
 
 

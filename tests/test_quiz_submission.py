@@ -62,6 +62,19 @@ def test_saves_replace_the_file_atomically_leaving_no_temp_files(spec, tmp_path,
     assert read_submission(tmp_path / "alice.json", spec).answers["relu"].text == "x * 4"
 
 
+def test_an_answer_over_the_limit_is_cut_once_and_not_saved_again_while_unchanged(spec, tmp_path,
+                                                                                   now):
+    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    long = "x" * (MAX_ANSWER_CHARS + 5)
+    assert session.record("relu", long)
+    session.save()
+    saved_at = session.file.submission.answers["relu"].saved_at
+    assert not session.record("relu", long)  # the same text again, as the editor sends it
+    assert not session.record("relu", long + "y")  # a change past the limit changes nothing kept
+    assert session.file.submission.answers["relu"].saved_at == saved_at
+    assert read_submission(session.file.path, spec).answers["relu"].text == long[:MAX_ANSWER_CHARS]
+
+
 def test_a_restart_resumes_the_answers_and_keeps_the_first_deadline(spec, tmp_path, now):
     first = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
     first.put("relu", "torch.relu(x)")

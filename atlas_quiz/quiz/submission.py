@@ -132,11 +132,17 @@ class SubmissionFile:
         return self.submission.answers[slot].text
 
     def set_answer(self, slot: str, text: str, *, now: datetime) -> bool:
-        """Record an answer in memory (``save`` writes it); False when nothing changed."""
+        """Record an answer in memory (``save`` writes it); False when nothing changed.
+
+        Only the first ``MAX_ANSWER_CHARS`` characters are kept (the grader
+        rejects longer ones), and compared: typing on past the limit changes
+        nothing, so nothing is written again.
+        """
         ans = self.submission.answers[slot]
+        text = text[:MAX_ANSWER_CHARS]
         if ans.text == text or self.submission.finished:
             return False
-        ans.text = text[:MAX_ANSWER_CHARS]
+        ans.text = text
         ans.saved_at = iso(now)
         return True
 

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static, TextArea
 
-from ...quiz import ExamSession, fmt_points
+from ...quiz import MAX_ANSWER_CHARS, ExamSession, fmt_points
 from ..messages import AnswerSubmitted
 from .answer_box import AnswerBox
 from .exam_timer import ExamTimer
@@ -44,6 +44,7 @@ class ExamScreen(Screen):
         self._save_timer: Timer | None = None
         self._dirty = False
         self._loaded = False  # the editor holds the current question's answer
+        self._too_long: set[str] = set()  # slots whose editor holds more than is kept
 
     def compose(self) -> ComposeResult:
         """The bar (title, clock), the question list, the question and the answer box."""
@@ -89,11 +90,24 @@ class ExamScreen(Screen):
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         """Record the keystroke now; write it once typing pauses."""
         event.stop()
-        if self.session.record(self.question.slot, event.text_area.text):
-            self._dirty = True
+        if self._record(event.text_area.text):
             if self._save_timer is not None:
                 self._save_timer.stop()
             self._save_timer = self.set_timer(SAVE_DELAY_S, self.flush)
+
+    def _record(self, text: str) -> bool:
+        """Keep the editor's text in the session (True when that changed what is kept); say
+        once when the answer outgrows what is kept, since the rest would be lost silently."""
+        slot = self.question.slot
+        if len(text) <= MAX_ANSWER_CHARS:
+            self._too_long.discard(slot)
+        elif slot not in self._too_long:
+            self._too_long.add(slot)
+            self.notify(f"This answer is longer than an answer may be: only the first "
+                        f"{MAX_ANSWER_CHARS:,} characters are kept.", severity="warning", timeout=10)
+        changed = self.session.record(slot, text)
+        self._dirty = self._dirty or changed
+        return changed
 
     def flush(self) -> None:
         """Write the answer on screen to disk now, if anything changed.
@@ -101,8 +115,8 @@ class ExamScreen(Screen):
         The editor is read here, not only on ``Changed``: a key that hands in can
         arrive before the editor's last ``Changed`` message has been handled.
         """
-        if self._loaded and self.session.record(self.question.slot, self.query_one(AnswerBox).text):
-            self._dirty = True
+        if self._loaded:
+            self._record(self.query_one(AnswerBox).text)
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
