@@ -52,7 +52,8 @@ def lab(tmp_path_factory):
     tokens = store.issue(["alice", "bob", "carol"])
     store.save()
     bob = state.login(spec, tokens["bob"])
-    bob.put("relu", "BOB_SECRET_ANSWER_42 + x")
+    bob.record("relu", "BOB_SECRET_ANSWER_42 + x")
+    bob.save()
     bob.close()
     port = free_port()
     log = open(root / "serve.log", "wb")  # noqa: SIM115 - closed below

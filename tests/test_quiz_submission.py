@@ -77,7 +77,8 @@ def test_an_answer_over_the_limit_is_cut_once_and_not_saved_again_while_unchange
 
 def test_a_restart_resumes_the_answers_and_keeps_the_first_deadline(spec, tmp_path, now):
     first = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
-    first.put("relu", "torch.relu(x)")
+    first.record("relu", "torch.relu(x)")
+    first.save()
     later = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now + timedelta(minutes=5)))
     assert later.answer("relu") == "torch.relu(x)"
     assert later.deadline == now + timedelta(minutes=20)
@@ -86,7 +87,8 @@ def test_a_restart_resumes_the_answers_and_keeps_the_first_deadline(spec, tmp_pa
 
 def test_a_handed_in_exam_cannot_be_reopened_or_changed(spec, tmp_path, now):
     s = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
-    s.put("relu", "torch.relu(x)")
+    s.record("relu", "torch.relu(x)")
+    s.save()
     s.submit()
     assert not s.record("relu", "something else")
     with pytest.raises(AlreadySubmitted):
@@ -206,7 +208,8 @@ def test_a_lab_login_opens_the_students_own_exam_once(spec, tmp_path, now):
     assert session.student == "alice"
     with pytest.raises(LoginFailed, match="in use in another window"):
         lab.login(spec, tokens["alice"], clock=Clock(now))
-    session.put("relu", "torch.relu(x)")
+    session.record("relu", "torch.relu(x)")
+    session.save()
     session.submit()
     session.close()
     with pytest.raises(LoginFailed, match="already been used"):

@@ -77,11 +77,6 @@ class ExamSession:
         if not self.finished:
             self.file.save(now=self.clock())
 
-    def put(self, slot: str, text: str) -> None:
-        """Record and save at once (leaving a question, handing in)."""
-        if self.record(slot, text):
-            self.save()
-
     def submit(self, reason: str = "submitted") -> None:
         """Hand the exam in; ``time up`` when the clock ran out."""
         self.file.submit(reason, now=self.clock())

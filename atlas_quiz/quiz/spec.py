@@ -113,10 +113,6 @@ class QuizSpec:
         """Every question slot, in order: the gradebook's columns."""
         return [slot for item in self.items for slot in item.slots()]
 
-    def item_of_slot(self) -> dict[str, Item]:
-        """Which item each slot belongs to."""
-        return {slot: item for item in self.items for slot in item.slots()}
-
     @property
     def hash(self) -> str:
         """The exam's identity: title, time, seed and every item's pool and count.
