@@ -9,9 +9,12 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from rich.text import Text
+from textual.app import App
 from ui_helpers import until
 
 from atlas_quiz.quiz import (
@@ -28,7 +31,9 @@ from atlas_quiz.ui.exam.exam_screen import SAVE_DELAY_S, ExamScreen
 from atlas_quiz.ui.exam.exam_timer import format_remaining
 from atlas_quiz.ui.exam.hand_in_screen import HandInScreen
 from atlas_quiz.ui.exam.handed_in_screen import HandedInScreen
+from atlas_quiz.ui.exam.question_view import QuestionView
 from atlas_quiz.ui.exam.token_screen import TokenScreen
+from atlas_quiz.ui.widgets.wrapped_text import WrappedText
 
 SIZE = (120, 40)
 
@@ -132,6 +137,27 @@ async def test_an_answer_over_the_length_limit_is_cut_and_the_student_is_told(sp
         await pilot.pause(SAVE_DELAY_S + 0.3)
         assert session.file.saves == saves
     assert saved(tmp_path)["answers"]["relu"]["text"] == "x" * MAX_ANSWER_CHARS
+
+
+@pilot
+async def test_a_chinese_title_wraps_per_character_as_in_review_without_id_or_source(spec):
+    card = replace(spec.cards["quiz.layernorm"], title_zh="无仿射参数的层归一化" * 3)
+
+    class OneQuestion(App):
+        def compose(self):
+            yield QuestionView()
+
+    app = OneQuestion()
+    async with app.run_test(size=(40, 12)) as pilot:
+        view = app.query_one(QuestionView)
+        view.show_card(card)
+        await pilot.pause()
+        title = view.query_one("#card-title")
+        shown = [strip.text.rstrip() for strip in title.render_lines(title.region.reset_offset)]
+        width = title.content_region.width
+    want = [line.plain for line in WrappedText(Text(f"{card.title}  {card.title_zh}")).lines(width)]
+    assert shown == want and "无" in want[0]  # the first line is filled, not broken at the space
+    assert card.id not in "".join(shown) and card.source not in "".join(shown)
 
 
 @pilot

@@ -44,6 +44,8 @@ class CardView(Vertical):
     """Shows a card (already instantiated with this review's parameters); the hint stays hidden
     until :meth:`reveal_hint`."""
 
+    show_meta = True  # the kind, source and id after the titles (the exam leaves them out)
+
     def compose(self) -> ComposeResult:
         """Empty parts, filled by :meth:`show_card` (no remount per card)."""
         yield Static(id="card-title")
@@ -55,7 +57,8 @@ class CardView(Vertical):
     def show_card(self, card: Card) -> None:
         """Fill the parts from ``card``; parts the card lacks are hidden."""
         title = Text.assemble((card.title, "bold"), "  ", (card.title_zh, "bold"))
-        title.append(f"   {card.kind} · {card.source} · {card.id}", style="dim")
+        if self.show_meta:
+            title.append(f"   {card.kind} · {card.source} · {card.id}", style="dim")
         self.query_one("#card-title", Static).update(wrapped(title))
         self.query_one("#card-equation", Equation).show(card.latex)
         prompt = Text(prose(card.prompt))
