@@ -20,6 +20,9 @@ from .worker import AnswerCrashed, AnswerTimeout
 
 __all__ = ["Outcome", "Runner", "grade_tensor_card", "run_trusted"]
 
+# What an answer's process reports is capped here too: it could forge its own response.
+_MAX_STDOUT = 2100
+
 
 class Runner(Protocol):
     """Runs an answer request somewhere it can do no harm (see ``worker`` and ``sandbox``)."""
@@ -89,10 +92,11 @@ def _outcomes(response: dict, payload: bytes) -> list[Outcome]:
     for t in response.get("trials", []):
         if t.get("status") == "ok":
             value, offset = decode(t["value"], payload, offset)
-            out.append(Outcome(value=value, digests=t.get("digests", {}), stdout=t.get("stdout", "")))
+            out.append(Outcome(value=value, digests=t.get("digests", {}),
+                               stdout=str(t.get("stdout", ""))[:_MAX_STDOUT]))
         else:
-            out.append(Outcome(error=str(t.get("error", "error")), line=t.get("line"),
-                               stdout=t.get("stdout", "")))
+            out.append(Outcome(error=str(t.get("error", "error"))[:_MAX_STDOUT], line=t.get("line"),
+                               stdout=str(t.get("stdout", ""))[:_MAX_STDOUT]))
     return out
 
 
@@ -146,25 +150,20 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
                       timeout: float = 5.0) -> GradeResult:
     """Grade an answer to an ``expr`` or ``kernel`` card; see DESIGN.md "Grading rules"."""
     result = partial(GradeResult, card.id)  # the engine times the whole grade
-
     try:
         (check_kernel_body if card.kind == "kernel" else check_syntax)(answer)
     except AnswerSyntaxError as exc:
         return result("error", str(exc), stage="parse")
     trials = build_trials(card, seed, device)
-    if card.kind == "expr":
-        missing = unknown_names(answer, list(trials[0].args), ANSWER_GLOBALS)
-        if missing:  # a typo of a name, caught before running: not a wrong answer yet
-            in_scope = ", ".join([*trials[0].args, *sorted(ANSWER_GLOBALS)])
-            return result("error", f"unknown name {missing[0]!r}: the names in scope are {in_scope}",
-                          stage="parse", details={"unknown": missing})
+    typo = _name_typo(card, answer, trials)
+    if typo:
+        return result("error", typo[0], stage="parse", details={"unknown": typo[1]})
     reference = card.spec if card.kind == "kernel" else card.reference
     expected = [run_trusted(reference, t) for t in trials]
     for t, e in zip(trials, expected):
         if e.failed:
             raise CardError(f"the reference of {card.id} fails on {t.describe()}: {e.error}")
     header, payload, sent = _request(card, answer, trials, device)
-    run_mistake = _mistake_runner(card, trials, runner, header, payload, timeout)
     try:
         response, data = runner.run(header, payload, timeout)
     except AnswerTimeout as exc:
@@ -179,32 +178,52 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
     got = _outcomes(response, data)
     if len(got) != len(trials):
         return result("error", "the answer's process returned a malformed result", stage="run")
+    res = _judge(card, trials, expected, got, sent)
+    if not res.correct:
+        why = _known_mistake(card, got, _mistake_runner(card, trials, runner, header, payload, timeout))
+        if why:
+            res.mistake = why
+            res.feedback = f"Known mistake: {why}\n{res.feedback}"
+    return res
+
+
+def _name_typo(card: Card, answer: str, trials: list[Trial]) -> tuple[str, list[str]] | None:
+    """A name the answer reads that nothing defines (``X`` for ``x``): caught before running."""
+    if card.kind != "expr":
+        return None
+    missing = unknown_names(answer, list(trials[0].args), ANSWER_GLOBALS)
+    if not missing:
+        return None
+    in_scope = ", ".join([*trials[0].args, *sorted(ANSWER_GLOBALS)])
+    return f"unknown name {missing[0]!r}: the names in scope are {in_scope}", missing
+
+
+def _judge(card: Card, trials: list[Trial], expected: list[Outcome], got: list[Outcome],
+           sent: list[dict[str, str]]) -> GradeResult:
+    """The verdict from the first trial that differs: an error, a difference, a changed input."""
+    result = partial(GradeResult, card.id)
     shape_failure = _shape_failure(trials, expected, got)
-    shape_ok = shape_failure is None
     for i, (trial, exp, out) in enumerate(zip(trials, expected, got)):
         context = f"(trial {i + 1} of {len(trials)}, {trial.describe()})"
         if out.failed:
             where = f"line {out.line}: " if out.line else ""
-            return _with_mistake(result("error", f"{where}{out.error}\n{context}", stage="run",
-                                        output=out.stdout, details={"trial": i, "line": out.line}),
-                                 card, got, run_mistake)
+            return result("error", f"{where}{out.error}\n{context}", stage="run", output=out.stdout,
+                          details={"trial": i, "line": out.line})
         diff = first_difference(exp.value, out.value, rtol=card.rtol, atol=card.atol,
                                 allow_promotion=card.allow_promotion)
         if diff is None and not card.inplace:
             diff = _mutation(trial, sent[i], out.digests or {})
-        if diff is not None:
-            details = {"trial": i, "dims": trial.dims, **diff.details}
-            if shape_failure:
-                details["shape_failure"] = shape_failure
-            message = diff.message
-            if card.kind == "kernel" and diff.details.get("nonfinite") == "NaN" \
-                    and trial.label != "stress":
-                message += ("\n(the launcher pads every input with NaN, so a NaN here usually "
-                            "comes from a load outside its tensor: a missing mask, a wrong offset "
-                            "or a wrong stride)")
-            return _with_mistake(result("wrong", f"{message}\n{context}", stage=diff.stage,
-                                        shape_ok=shape_ok, output=out.stdout, details=details),
-                                 card, got, run_mistake)
+        if diff is None:
+            continue
+        details = {"trial": i, "dims": trial.dims, **diff.details}
+        if shape_failure:
+            details["shape_failure"] = shape_failure
+        message = diff.message
+        if card.kind == "kernel" and diff.details.get("nonfinite") == "NaN" and trial.label != "stress":
+            message += ("\n(the launcher pads every input with NaN, so a NaN here usually comes "
+                        "from a load outside its tensor: a missing mask, a wrong offset or a wrong stride)")
+        return result("wrong", f"{message}\n{context}", stage=diff.stage,
+                      shape_ok=shape_failure is None, output=out.stdout, details=details)
     return result("correct", f"correct on all {len(trials)} trials", stage="ok", shape_ok=True,
                   output=got[0].stdout if got else "")
 
@@ -218,10 +237,3 @@ def _mutation(trial: Trial, sent: dict[str, str], after: dict[str, str]) -> Diff
     return None
 
 
-def _with_mistake(res: GradeResult, card: Card, got: list[Outcome],
-                  run_mistake: Callable[[str], list[Outcome]]) -> GradeResult:
-    why = _known_mistake(card, got, run_mistake)
-    if why:
-        res.mistake = why
-        res.feedback = f"Known mistake: {why}\n{res.feedback}"
-    return res
