@@ -251,43 +251,7 @@ def _content_problems(raw: dict[str, Any], kind: str) -> list[tuple[str, str]]:
         msg = latex_problem(raw["latex"])
         if msg:
             out.append(("latex", msg))
-    inputs: dict[str, str] = raw.get("inputs", {})
-    constants: dict[str, Any] = raw.get("constants", {})
-    dims: dict[str, Any] = raw.get("dims", {})
-    symbols: set[str] = set()
-    for name, text in inputs.items():
-        if not is_identifier(name) or name in RESERVED_NAMES:
-            out.append((f"inputs.{name}", f"{name!r} cannot be an input name"))
-        try:
-            symbols.update(parse_generator(text).symbols)
-        except GeneratorError as exc:
-            out.append((f"inputs.{name}", str(exc)))
-    for name, text in raw.get("stress", {}).items():
-        if name not in inputs:
-            out.append((f"stress.{name}", f"stress replaces inputs; {name!r} is not an input"))
-        try:
-            symbols.update(parse_generator(text).symbols)
-        except GeneratorError as exc:
-            out.append((f"stress.{name}", str(exc)))
-    for name, value in dims.items():
-        try:
-            rule = parse_dim_rule(value)
-        except GeneratorError as exc:
-            out.append((f"dims.{name}", str(exc)))
-            continue
-        if rule.derived:
-            unknown = [s for s in rule.derived.symbols if s not in dims and s not in constants
-                       and s not in symbols]
-            if unknown:
-                out.append((f"dims.{name}", f"{value!r} uses unknown symbols {unknown}"))
-    for name in (*constants, *dims, *symbols):
-        if not is_identifier(name) or name in RESERVED_NAMES:
-            out.append(("constants" if name in constants else "dims", f"{name!r} cannot be a name"))
-        elif name in inputs:
-            out.append((f"inputs.{name}", f"{name!r} is both an input and a dimension or constant"))
-    for name in constants:
-        if name in dims:
-            out.append((f"dims.{name}", f"{name!r} is both a constant and a dimension"))
+    out.extend(_name_problems(raw))
     if kind in ("expr", "kernel"):
         out.extend(_syntax_problems(raw))
     if kind in ("shape", "output"):
@@ -306,6 +270,43 @@ def _content_problems(raw: dict[str, Any], kind: str) -> list[tuple[str, str]]:
             if domain not in VARIABLE_DOMAINS:
                 out.append((f"variables.{name}",
                             f"unknown domain {domain!r}; expected one of {', '.join(VARIABLE_DOMAINS)}"))
+    return out
+
+
+def _name_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Inputs, stress inputs, dimension rules and constants: each parses, and no name clashes."""
+    out: list[tuple[str, str]] = []
+    inputs: dict[str, str] = raw.get("inputs", {})
+    constants: dict[str, Any] = raw.get("constants", {})
+    dims: dict[str, Any] = raw.get("dims", {})
+    symbols: set[str] = set()
+    for field_name, table in (("inputs", inputs), ("stress", raw.get("stress", {}))):
+        for name, text in table.items():
+            if field_name == "inputs" and (not is_identifier(name) or name in RESERVED_NAMES):
+                out.append((f"inputs.{name}", f"{name!r} cannot be an input name"))
+            if field_name == "stress" and name not in inputs:
+                out.append((f"stress.{name}", f"stress replaces inputs; {name!r} is not an input"))
+            try:
+                symbols.update(parse_generator(text).symbols)
+            except GeneratorError as exc:
+                out.append((f"{field_name}.{name}", str(exc)))
+    for name, value in dims.items():
+        try:
+            rule = parse_dim_rule(value)
+        except GeneratorError as exc:
+            out.append((f"dims.{name}", str(exc)))
+            continue
+        unknown = [s for s in (rule.derived.symbols if rule.derived else ())
+                   if s not in dims and s not in constants and s not in symbols]
+        if unknown:
+            out.append((f"dims.{name}", f"{value!r} uses unknown symbols {unknown}"))
+    for name in (*constants, *dims, *symbols):
+        if not is_identifier(name) or name in RESERVED_NAMES:
+            out.append(("constants" if name in constants else "dims", f"{name!r} cannot be a name"))
+        elif name in inputs:
+            out.append((f"inputs.{name}", f"{name!r} is both an input and a dimension or constant"))
+    out += [(f"dims.{name}", f"{name!r} is both a constant and a dimension")
+            for name in constants if name in dims]
     return out
 
 

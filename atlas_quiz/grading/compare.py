@@ -95,21 +95,9 @@ def _tensor_difference(exp: torch.Tensor, got: torch.Tensor, rtol: float | None,
     rtol, atol = tolerance_for(exp.dtype if exp.is_floating_point() else e.dtype, rtol, atol)
     e64 = e.to(torch.complex128 if e.is_complex() else torch.float64)
     g64 = g.to(e64.dtype)
-    for what, test in (("NaN", torch.isnan), ("inf", torch.isinf)):
-        me, mg = test(e64), test(g64)
-        if (me != mg).any():
-            flat = int((me != mg).flatten().nonzero()[0])
-            idx = _index(flat, e.shape)
-            ev, gv = e64.flatten()[flat].item(), g64.flatten()[flat].item()
-            return Difference("values", f"{what} in the wrong place at {idx}: expected {_fmt(ev)}, "
-                                        f"got {_fmt(gv)}",
-                              {"index": idx, "expected": repr(ev), "got": repr(gv), "nonfinite": what})
-    inf = torch.isinf(e64)
-    if inf.any() and (e64[inf] != g64[inf]).any():
-        flat = int((inf & (e64 != g64)).flatten().nonzero()[0])
-        idx = _index(flat, e.shape)
-        return Difference("values", f"inf of the wrong sign at {idx}",
-                          {"index": idx, "nonfinite": "inf"})
+    nonfinite = _nonfinite_difference(e64, g64)
+    if nonfinite is not None:
+        return nonfinite
     finite = torch.isfinite(e64)
     err = torch.where(finite, (e64 - g64).abs(), torch.zeros((), dtype=torch.float64))
     allowed = atol + rtol * torch.where(finite, e64.abs(), torch.zeros((), dtype=torch.float64))
@@ -127,6 +115,24 @@ def _tensor_difference(exp: torch.Tensor, got: torch.Tensor, rtol: float | None,
         f"({int(bad.sum())} of {e.numel()} elements outside rtol {rtol:g}, atol {atol:g})",
         {"index": idx, "expected": _fmt(ev), "got": _fmt(gv), "max_abs_error": max_err,
          "mismatched": int(bad.sum()), "rtol": rtol, "atol": atol})
+
+
+def _nonfinite_difference(e64: torch.Tensor, g64: torch.Tensor) -> Difference | None:
+    """NaN and inf must sit in the same places (and infs have the same sign)."""
+    for what, test in (("NaN", torch.isnan), ("inf", torch.isinf)):
+        me, mg = test(e64), test(g64)
+        if (me != mg).any():
+            flat = int((me != mg).flatten().nonzero()[0])
+            idx = _index(flat, e64.shape)
+            ev, gv = e64.flatten()[flat].item(), g64.flatten()[flat].item()
+            return Difference("values", f"{what} in the wrong place at {idx}: expected {_fmt(ev)}, "
+                                        f"got {_fmt(gv)}",
+                              {"index": idx, "expected": repr(ev), "got": repr(gv), "nonfinite": what})
+    inf = torch.isinf(e64)
+    if inf.any() and (e64[inf] != g64[inf]).any():
+        idx = _index(int((inf & (e64 != g64)).flatten().nonzero()[0]), e64.shape)
+        return Difference("values", f"inf of the wrong sign at {idx}", {"index": idx, "nonfinite": "inf"})
+    return None
 
 
 def first_difference(expected: Any, got: Any, *, rtol: float | None = None, atol: float | None = None,
