@@ -1,4 +1,4 @@
-"""Shared fixtures: a warm grading engine, a temporary database, the built-in decks."""
+"""Shared fixtures: a warm engine, a temporary database, the built-in decks, the sample quiz."""
 
 from __future__ import annotations
 
@@ -32,6 +32,14 @@ def builtin_decks():
 def builtin_cards(builtin_decks):
     """Every built-in card, in deck order."""
     return [c for d in builtin_decks for c in d.cards]
+
+
+@pytest.fixture(scope="session")
+def sample_spec():
+    """The sample quiz (`atlas-quiz quiz init` copies it) over its sample deck."""
+    from atlas_quiz.quiz import load_spec, sample_dir
+
+    return load_spec(sample_dir() / "quiz.toml")
 
 
 @pytest.fixture

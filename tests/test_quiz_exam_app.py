@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import html
 import json
 import re
@@ -12,18 +10,15 @@ import sys
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
 from rich.text import Text
 from textual.app import App
-from ui_helpers import until
+from ui_helpers import Clock, run_async, until
 
 from atlas_quiz.quiz import (
     MAX_ANSWER_CHARS,
     ExamSession,
     LabState,
     TokenStore,
-    load_spec,
-    sample_dir,
 )
 from atlas_quiz.ui.exam.answer_box import AnswerBox
 from atlas_quiz.ui.exam.app import MAX_LOGIN_TRIES, ExamApp
@@ -36,30 +31,6 @@ from atlas_quiz.ui.exam.token_screen import TokenScreen
 from atlas_quiz.ui.widgets.wrapped_text import WrappedText
 
 SIZE = (120, 40)
-
-
-def pilot(test):
-    """Run an async Pilot test in its own event loop (pytest sees the fixtures it asks for)."""
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return run
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_spec(sample_dir() / "quiz.toml")
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start):
-        self.now = start
-
-    def __call__(self):
-        return self.now
 
 
 def toasts(app) -> str:
@@ -78,9 +49,9 @@ def screen_text(app) -> str:
     return html.unescape("".join(runs)).replace("\xa0", " ")
 
 
-@pilot
-async def test_answers_are_saved_to_disk_as_they_are_typed(spec, tmp_path, now):
-    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+@run_async
+async def test_answers_are_saved_to_disk_as_they_are_typed(sample_spec, tmp_path, now):
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now))
     app = ExamApp(session=session)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"F.relu(x)")
@@ -89,9 +60,9 @@ async def test_answers_are_saved_to_disk_as_they_are_typed(spec, tmp_path, now):
         assert saved(tmp_path)["finished"] is None
 
 
-@pilot
-async def test_moving_between_items_keeps_each_answer(spec, tmp_path, now):
-    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+@run_async
+async def test_moving_between_items_keeps_each_answer(sample_spec, tmp_path, now):
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now))
     app = ExamApp(session=session)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"first")
@@ -105,10 +76,11 @@ async def test_moving_between_items_keeps_each_answer(spec, tmp_path, now):
         assert saved(tmp_path)["answers"]["norm.1"]["text"] == "second"
 
 
-@pilot
-async def test_questions_are_numbered_with_their_points_and_item_names_stay_hidden(spec, tmp_path, now):
+@run_async
+async def test_questions_are_numbered_with_their_points_and_item_names_stay_hidden(
+        sample_spec, tmp_path, now):
     # An item's name is the instructor's label: over a card about something else it misleads.
-    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now))
     app = ExamApp(session=session)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+n", "ctrl+n", "ctrl+n", "ctrl+n")
@@ -117,13 +89,14 @@ async def test_questions_are_numbered_with_their_points_and_item_names_stay_hidd
         q = session.questions[4]
         assert "Question 5 of 6  ·  2 points" in text and q.shown.title in text
         assert "Question 6" in text  # the list of questions
-        for item in spec.items:
+        for item in sample_spec.items:
             assert not re.search(rf"\b{re.escape(item.name)}\b", text), item.name
 
 
-@pilot
-async def test_an_answer_over_the_length_limit_is_cut_and_the_student_is_told(spec, tmp_path, now):
-    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+@run_async
+async def test_an_answer_over_the_length_limit_is_cut_and_the_student_is_told(
+        sample_spec, tmp_path, now):
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now))
     app = ExamApp(session=session)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         box = app.screen.query_one(AnswerBox)
@@ -139,9 +112,10 @@ async def test_an_answer_over_the_length_limit_is_cut_and_the_student_is_told(sp
     assert saved(tmp_path)["answers"]["relu"]["text"] == "x" * MAX_ANSWER_CHARS
 
 
-@pilot
-async def test_a_chinese_title_wraps_per_character_as_in_review_without_id_or_source(spec):
-    card = replace(spec.cards["quiz.layernorm"], title_zh="无仿射参数的层归一化" * 3)
+@run_async
+async def test_a_chinese_title_wraps_per_character_as_in_review_without_id_or_source(sample_spec):
+    long_zh = "无仿射参数的层归一化" * 3
+    card = replace(sample_spec.cards["quiz.layernorm"], title_zh=long_zh)
 
     class OneQuestion(App):
         def compose(self):
@@ -160,9 +134,9 @@ async def test_a_chinese_title_wraps_per_character_as_in_review_without_id_or_so
     assert card.id not in "".join(shown) and card.source not in "".join(shown)
 
 
-@pilot
-async def test_handing_in_asks_first_then_shows_no_verdict(spec, tmp_path, now):
-    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+@run_async
+async def test_handing_in_asks_first_then_shows_no_verdict(sample_spec, tmp_path, now):
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now))
     app = ExamApp(session=session)
     reference = session.questions[0].card.reference
     async with app.run_test(size=SIZE) as pilot:
@@ -186,14 +160,15 @@ async def test_handing_in_asks_first_then_shows_no_verdict(spec, tmp_path, now):
     assert data["finished"] == "submitted" and data["answers"]["relu"]["text"] == "x.abs()"
 
 
-@pilot
-async def test_when_time_runs_out_the_exam_is_handed_in_with_what_is_on_screen(spec, tmp_path, now):
+@run_async
+async def test_when_time_runs_out_the_exam_is_handed_in_with_what_is_on_screen(
+        sample_spec, tmp_path, now):
     clock = Clock(now)
-    session = ExamSession.start(spec, "alice", tmp_path, clock=clock)
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=clock)
     app = ExamApp(session=session)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"torch.relu(x)")  # typed, not yet saved by the pause
-        clock.now = now + timedelta(minutes=20)
+        clock.advance(timedelta(minutes=20))
         await pilot.pause(0.6)  # a couple of timer ticks
         assert isinstance(app.screen, HandedInScreen)
         assert "Time is up" in screen_text(app)
@@ -201,26 +176,27 @@ async def test_when_time_runs_out_the_exam_is_handed_in_with_what_is_on_screen(s
     assert data["finished"] == "time up" and data["answers"]["relu"]["text"] == "torch.relu(x)"
 
 
-@pilot
-async def test_time_up_while_the_student_is_asked_to_confirm_still_hands_in(spec, tmp_path, now):
+@run_async
+async def test_time_up_while_the_student_is_asked_to_confirm_still_hands_in(
+        sample_spec, tmp_path, now):
     clock = Clock(now)
-    session = ExamSession.start(spec, "alice", tmp_path, clock=clock)
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=clock)
     app = ExamApp(session=session)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f10")
         await pilot.pause()
-        clock.now = now + timedelta(hours=1)
+        clock.advance(timedelta(hours=1))
         await pilot.pause(0.6)
         assert isinstance(app.screen, HandedInScreen)
     assert saved(tmp_path)["finished"] == "time up"
 
 
-@pilot
-async def test_the_clock_counts_down_from_the_first_start(spec, tmp_path, now):
+@run_async
+async def test_the_clock_counts_down_from_the_first_start(sample_spec, tmp_path, now):
     clock = Clock(now)
-    ExamSession.start(spec, "alice", tmp_path, clock=clock)
-    clock.now = now + timedelta(minutes=7, seconds=30)
-    session = ExamSession.start(spec, "alice", tmp_path, clock=clock)  # after a crash
+    ExamSession.start(sample_spec, "alice", tmp_path, clock=clock)
+    clock.advance(timedelta(minutes=7, seconds=30))
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=clock)  # after a crash
     app = ExamApp(session=session)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -228,28 +204,28 @@ async def test_the_clock_counts_down_from_the_first_start(spec, tmp_path, now):
     assert format_remaining(3725) == "1:02:05" and format_remaining(0.2) == "0:01"
 
 
-@pilot
-async def test_quitting_keeps_the_answer_and_a_restart_resumes_it(spec, tmp_path, now):
-    session = ExamSession.start(spec, "alice", tmp_path, clock=Clock(now))
+@run_async
+async def test_quitting_keeps_the_answer_and_a_restart_resumes_it(sample_spec, tmp_path, now):
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now))
     app = ExamApp(session=session)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"x * (x > 0)", "ctrl+q")
     assert saved(tmp_path)["answers"]["relu"]["text"] == "x * (x > 0)"
     assert saved(tmp_path)["finished"] is None
-    again = ExamApp(session=ExamSession.start(spec, "alice", tmp_path, clock=Clock(now)))
+    again = ExamApp(session=ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now)))
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert again.screen.query_one(AnswerBox).text == "x * (x > 0)"
 
 
-@pilot
-async def test_the_lab_login_takes_a_token_and_refuses_wrong_ones(spec, tmp_path, now):
+@run_async
+async def test_the_lab_login_takes_a_token_and_refuses_wrong_ones(sample_spec, tmp_path, now):
     lab = LabState(tmp_path / "lab")
-    store = TokenStore.load(lab.tokens_path, spec.hash)
+    store = TokenStore.load(lab.tokens_path, sample_spec.hash)
     token = store.issue(["alice"])["alice"]
     store.save()
-    app = ExamApp(title=spec.title, login=lambda t: lab.login(spec, t, clock=Clock(now)),
-                  show_paths=False)
+    app = ExamApp(title=sample_spec.title, show_paths=False,
+                  login=lambda t: lab.login(sample_spec, t, clock=Clock(now)))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, TokenScreen)
@@ -266,17 +242,17 @@ async def test_the_lab_login_takes_a_token_and_refuses_wrong_ones(spec, tmp_path
     assert saved(lab.submissions)["finished"] == "submitted"
 
 
-@pilot
-async def test_saved_answers_that_cannot_be_opened_refuse_the_login_without_server_paths(spec, tmp_path,
-                                                                                        now):
+@run_async
+async def test_saved_answers_that_cannot_be_opened_refuse_the_login_without_server_paths(
+        sample_spec, tmp_path, now):
     lab = LabState(tmp_path / "lab")
-    store = TokenStore.load(lab.tokens_path, spec.hash)
+    store = TokenStore.load(lab.tokens_path, sample_spec.hash)
     token = store.issue(["alice"])["alice"]
     store.save()
     lab.submissions.mkdir(parents=True)
     (lab.submissions / "alice.json").write_text("{broken")
-    app = ExamApp(title=spec.title, login=lambda t: lab.login(spec, t, clock=Clock(now)),
-                  show_paths=False)
+    app = ExamApp(title=sample_spec.title, show_paths=False,
+                  login=lambda t: lab.login(sample_spec, t, clock=Clock(now)))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*token, "enter")
         await pilot.pause()
@@ -285,11 +261,12 @@ async def test_saved_answers_that_cannot_be_opened_refuse_the_login_without_serv
         assert str(tmp_path) not in text and "alice.json" not in text
 
 
-@pilot
-async def test_too_many_wrong_tokens_close_the_connection(spec, tmp_path):
+@run_async
+async def test_too_many_wrong_tokens_close_the_connection(sample_spec, tmp_path):
     lab = LabState(tmp_path / "lab")
-    TokenStore.load(lab.tokens_path, spec.hash).save()
-    app = ExamApp(title=spec.title, login=lambda t: lab.login(spec, t), show_paths=False)
+    TokenStore.load(lab.tokens_path, sample_spec.hash).save()
+    app = ExamApp(title=sample_spec.title, login=lambda t: lab.login(sample_spec, t),
+                  show_paths=False)
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(MAX_LOGIN_TRIES - 1):
             await pilot.press(*"WRONG", "enter")

@@ -156,7 +156,7 @@ def test_a_sandbox_that_cannot_start_is_tried_once_not_once_per_student(quiz, mo
 def test_ctrl_c_while_grading_stops_at_once_and_keeps_the_finished_students(quiz, monkeypatch):
     spec, subs, results = quiz
     ctrl_c = KeyboardInterrupt()
-    engines = use(monkeypatch, FakeEngines(lambda n, answer: ctrl_c if n == 3 else None, slow_s=0.2))
+    engines = use(monkeypatch, FakeEngines(lambda n, a: ctrl_c if n == 3 else None, slow_s=0.2))
     with pytest.raises(KeyboardInterrupt):
         grade_class(spec, subs, results, mode="strict", jobs=1)
     assert len(engines.calls) <= 3 + ANSWERS

@@ -14,14 +14,12 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from ui_helpers import free_port, serving
 
 from atlas_quiz.cli import cli
 from atlas_quiz.quiz import LabState, TokenStore, load_spec, sample_dir
@@ -32,12 +30,6 @@ pytestmark = pytest.mark.slow
 
 F10, SHIFT_TAB, ENTER, CTRL_N = "\x1b[21~", "\x1b[Z", "\r", "\x0e"
 _ESCAPES = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b.")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -55,30 +47,8 @@ def lab(tmp_path_factory):
     bob.record("relu", "BOB_SECRET_ANSWER_42 + x")
     bob.save()
     bob.close()
-    port = free_port()
-    log = open(root / "serve.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "atlas_quiz", "quiz", "serve", "quiz.toml",
-                             "--port", str(port)], cwd=root, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((root / "serve.log").read_text()) from None
-                time.sleep(0.2)
+    with serving(["quiz", "serve", "quiz.toml"], root / "serve.log", cwd=root) as port:
         yield {"root": root, "spec": spec, "state": state, "tokens": tokens, "port": port}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 class Browser:

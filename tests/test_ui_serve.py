@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from ui_helpers import build_ui_db
+from ui_helpers import build_ui_db, serving
 
 pytest.importorskip("aiohttp")  # textual-serve's own dependency
-from test_quiz_serve import Browser, free_port  # noqa: E402  (the browser's websocket protocol)
+from test_quiz_serve import Browser  # noqa: E402  (the browser's websocket protocol)
 
 pytestmark = pytest.mark.slow
 CTRL_S = "\x13"
@@ -26,30 +20,9 @@ def served(tmp_path):
     """``atlas-quiz serve`` over a database holding the UI test deck; yields (port, db path)."""
     db_path = tmp_path / "serve.db"
     build_ui_db(db_path).close()
-    port = free_port()
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "atlas_quiz", "serve", "--port", str(port),
-                             "--db", str(db_path), "--deck", "ui_deck"],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "serve.log").read_text()) from None
-                time.sleep(0.2)
+    args = ["serve", "--db", str(db_path), "--deck", "ui_deck"]
+    with serving(args, tmp_path / "serve.log") as port:
         yield port, db_path
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 def test_a_card_reviewed_in_the_browser_is_graded_and_saved(served):

@@ -1,4 +1,5 @@
-"""Shared by the UI tests: a small deck in a temp database, a fixed clock, and a fake grader.
+"""Shared by the UI tests: a small deck in a temp database, a fixed clock, a fake grader, and a
+served app (textual-serve) to connect to.
 
 The fake grader has the real client's interface (``status``, ``start``,
 ``wait_ready``, ``grade``, ``close``) and grades by comparing the answer with
@@ -10,9 +11,17 @@ tested without the grader's timing. Integration tests use the real service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
-from datetime import datetime, timezone
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from atlas_quiz.cards import Card, instantiate, load_decks
@@ -37,16 +46,17 @@ def build_ui_db(path: Path):
 
 
 class Clock:
-    """A monotonic clock the test moves by hand (answer durations become exact)."""
+    """A clock the test moves by hand: monotonic seconds by default (answer durations become
+    exact), or, started from a datetime and moved by timedeltas, an exam's wall clock."""
 
-    def __init__(self) -> None:
-        self.t = 1000.0
+    def __init__(self, start: float | datetime = 1000.0) -> None:
+        self.t = start
 
-    def __call__(self) -> float:
+    def __call__(self) -> float | datetime:
         return self.t
 
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
+    def advance(self, step: float | timedelta) -> None:
+        self.t += step
 
 
 class FakeGrader:
@@ -120,6 +130,45 @@ def run_async(test):
         return asyncio.run(test(*args, **kwargs))
 
     return wrapper
+
+
+def free_port() -> int:
+    """A local TCP port nobody listens on now, for a server the test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(args: list[str], log: Path, *, cwd: Path | None = None) -> Iterator[int]:
+    """Run ``python -m atlas_quiz ARGS --port PORT`` (a textual-serve server) until it accepts
+    connections; yield the port; stop the server's whole process group (its apps too) after.
+
+    Its output goes to ``log``, which a server that dies before listening raises with.
+    """
+    port = free_port()
+    with open(log, "wb") as out:
+        command = [sys.executable, "-m", "atlas_quiz", *args, "--port", str(port)]
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60  # a cold start imports textual and aiohttp
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(log.read_text()) from None
+                    time.sleep(0.2)
+            yield port
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 async def until(pilot, predicate, timeout: float = 10.0) -> None:
