@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from ui_helpers import NOW, Clock, build_ui_db
 
@@ -52,6 +54,22 @@ def test_with_the_queue_empty_the_next_card_is_the_earliest_scheduled(ui_db):
     summary = session.summary()
     assert summary.left == (0, 0, 0)
     assert summary.next_due == min(dues) > NOW
+
+
+def test_a_card_answered_again_then_easy_counts_by_its_easy_review_not_its_old_step(ui_db):
+    now = [NOW]
+    session = ReviewSession(ui_db, tags=["activation"], now=lambda: now[0], clock=Clock(), seed=3)
+    session.show_next()
+    session.submit()
+    again = session.record(int(Rating.Again))
+    assert again.due < NOW + timedelta(minutes=5)  # its first learning step
+    now[0] = NOW + timedelta(minutes=5)
+    assert session.show_next().card.id == "uitest.relu"
+    session.submit()
+    easy = session.record(int(Rating.Easy))
+    summary = session.summary()
+    assert summary.left == (0, 0, 0)
+    assert summary.next_due == easy.due > now[0]  # not "now", for a step long past
 
 
 def test_a_card_without_a_hint_is_never_marked_as_hinted(ui_db):

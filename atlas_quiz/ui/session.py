@@ -193,8 +193,11 @@ class ReviewSession:
 
         A card still in the queue (the session ended early) is due now; otherwise
         the earliest of this session's cards and the learning cards due later today.
+        Each card counts by its latest review only: a learning step due a minute
+        after an Again is moot once the card was answered again.
         """
-        dues = [r.outcome.due for r in self.log if not r.outcome.suspended]
+        latest = {r.outcome.card_id: r.outcome for r in self.log}  # the log is oldest first
+        dues = [o.due for o in latest.values() if not o.suspended]
         if self.queue.later_due:
             dues.append(self.queue.later_due)
         if self.queue.next_id() is not None:
