@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import warnings
 
 import pytest
+from silent_service import requests_seen, silent_service
 
 from atlas_quiz.cards import Card
-from atlas_quiz.grading.client import GraderUnavailable, GradingClient
+from atlas_quiz.grading.client import GraderClosed, GraderUnavailable, GradingClient
 
 RELU = Card(id="t.relu", kind="expr", title="ReLU", title_zh="线性整流", source="000 §3.1",
             prompt="Apply ReLU to x.", inputs={"x": "randn(B, d)"}, reference="torch.relu(x)")
@@ -133,3 +137,64 @@ def test_closing_while_it_starts_wakes_whoever_waits_for_it():
     waiter.join(timeout=10)
     assert not waiter.is_alive()
     assert len(outcome) == 1
+
+
+def _grade_in_thread(client: GradingClient, folder) -> tuple[threading.Thread, list[BaseException]]:
+    """Send one answer from a thread (as the review screen does); return once the service has it."""
+    outcome: list[BaseException] = []
+
+    def grade() -> None:
+        try:
+            client.grade(RELU, "x.relu()", seed=0)
+        except GraderUnavailable as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=grade)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while "grade" not in requests_seen(folder) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert requests_seen(folder) == ["grade"]
+    return thread, outcome
+
+
+def test_closing_ends_a_grade_still_waiting_for_its_reply_at_once(tmp_path):
+    c = GradingClient("cpu", python=silent_service(tmp_path))
+    c.wait_ready()
+    thread, outcome = _grade_in_thread(c, tmp_path)
+    c.close()
+    thread.join(timeout=10)  # not the grade's own limit of a minute and more
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], GraderClosed)
+
+
+def test_a_grade_waiting_on_a_service_that_dies_says_why_and_is_not_a_close(tmp_path):
+    with GradingClient("cpu", python=silent_service(tmp_path)) as c:
+        c.wait_ready()
+        thread, outcome = _grade_in_thread(c, tmp_path)
+        os.kill(c.info["pid"], signal.SIGKILL)
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+        assert not isinstance(outcome[0], GraderClosed)
+        assert "SIGKILL" in str(outcome[0])
+
+
+def test_a_restart_closes_the_pipes_and_log_of_the_service_it_replaces(tmp_path):
+    # A pipe or file dropped without close() is closed by the garbage collector, which says
+    # so with a ResourceWarning: the client must have closed each one itself.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with GradingClient("cpu", python=silent_service(tmp_path)) as c:
+            c.wait_ready()
+            first = c.info["pid"]
+            for _ in range(3):
+                os.kill(c.info["pid"], signal.SIGKILL)
+                deadline = time.monotonic() + 10
+                while c.status != "failed" and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                assert c.status == "failed"
+                c.start()
+                c.wait_ready()
+            assert c.info["pid"] != first
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
