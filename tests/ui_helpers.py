@@ -1,8 +1,8 @@
 """Shared by the UI tests: a small deck in a temp database, a fixed clock, a fake grader, and a
 served app (textual-serve) to connect to.
 
-The fake grader has the real client's interface (``status``, ``start``,
-``wait_ready``, ``grade``, ``close``) and grades by comparing the answer with
+The fake grader has the real client's interface (``status``, ``info``,
+``error``, ``start``, ``wait_ready``, ``grade``, ``close``) and grades by comparing the answer with
 the card's reference and accepted answers (an answer Python cannot parse is a
 ``parse`` error, one containing ``1 / 0`` raises), so pure UI behaviour is
 tested without the grader's timing. Integration tests use the real service.
@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from atlas_quiz.cards import Card, instantiate, load_decks
-from atlas_quiz.grading.client import GraderUnavailable
+from atlas_quiz.grading.client import GraderClosed, GraderUnavailable
 from atlas_quiz.grading.result import GradeResult
 from atlas_quiz.store import build_decks, open_db
 from atlas_quiz.ui.app import ReviewApp
@@ -61,10 +61,13 @@ class Clock:
 
 class FakeGrader:
     """Grades by string comparison; ``gate`` holds answers back (a grader still starting);
-    ``broken`` makes every grade fail as an unavailable grader does."""
+    ``broken`` makes every grade fail as an unavailable grader does; ``close`` ends a wait
+    with :class:`GraderClosed`, as the real client does."""
 
     def __init__(self, *, ready: bool = True, broken: str = "") -> None:
         self.status = "stopped"
+        self.info = {"device": "fake", "torch": "none"}
+        self.error = broken
         self.gate = threading.Event()
         if ready:
             self.gate.set()
@@ -84,11 +87,15 @@ class FakeGrader:
 
     def wait_ready(self, timeout: float | None = None) -> dict:
         self.gate.wait(timeout)
+        if self.closed:
+            raise GraderClosed("the grading service was closed")
         if self.broken:
             raise GraderUnavailable(self.broken)
-        return {"device": "fake", "torch": "none"}
+        return self.info
 
     def grade(self, card: Card, answer: str, *, seed: int) -> GradeResult:
+        if self.status == "failed":  # as the real client: a failed grader is started again
+            self.status = "starting"
         self.wait_ready()
         view = instantiate(card, seed)
         right = {view.reference, view.answer, *view.accept} - {""}
@@ -109,6 +116,7 @@ class FakeGrader:
     def close(self) -> None:
         self.closed = True
         self.status = "stopped"
+        self.gate.set()  # an answer still waiting is let go
 
 
 def make_app(db, grader=None, clock: Clock | None = None, seed: int = 7, now=NOW) -> ReviewApp:

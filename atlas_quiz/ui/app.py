@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual import on, work
 from textual.app import App
 
-from ..grading.client import Grader, GraderUnavailable
-from .messages import GraderFailed, GraderReady
+from ..grading.client import Grader
 from .screens.review import ReviewScreen
 from .session import ReviewSession
 
 __all__ = ["ReviewApp"]
+
+# The grader's state changes on the client's reader thread (ready, failed, restarted by a
+# grade); reading two attributes four times a second follows it with no cross-thread calls.
+GRADER_POLL_S = 0.25
 
 
 class ReviewApp(App):
@@ -26,14 +28,14 @@ class ReviewApp(App):
         super().__init__(**kwargs)
         self.session = session
         self.grader = grader
-        self.grader_detail = ""
         self._on_first_card = on_first_card
         self.review_screen: ReviewScreen | None = None
+        self._grader_shown: tuple[str, str] | None = None
 
     def on_mount(self) -> None:
         """Start the grader (torch loads over there), then the first card or the summary."""
         self.grader.start()
-        self._watch_grader()
+        self.set_interval(GRADER_POLL_S, self._follow_grader)
         if self.session.queue.next() is None:
             self.show_summary()
         else:
@@ -46,27 +48,24 @@ class ReviewApp(App):
             self._on_first_card()
             self._on_first_card = None
 
-    @work(thread=True, group="grader")
-    def _watch_grader(self) -> None:
-        """Wait for the grader off the UI thread, then say how it went."""
-        try:
-            info = self.grader.wait_ready()
-        except GraderUnavailable as exc:
-            self.post_message(GraderFailed(str(exc)))
-        else:
-            self.post_message(GraderReady(info))
+    def grader_state(self) -> tuple[str, str]:
+        """The grader as the status line shows it: ``starting``, ``ready`` or ``failed``, and a detail."""
+        status = self.grader.status
+        if status == "ready":
+            info = self.grader.info
+            return status, f"{info.get('device', '?')}, torch {info.get('torch', '?')}"
+        if status == "failed":
+            return status, self.grader.error
+        return "starting", ""  # starting, or stopped for a moment before a restart
 
-    @on(GraderReady)
-    def _grader_ready(self, message: GraderReady) -> None:
-        self.grader_detail = f"{message.info.get('device', '?')}, torch {message.info.get('torch', '?')}"
-        if self.review_screen is not None:
-            self.review_screen.grader_changed("ready", self.grader_detail)
-
-    @on(GraderFailed)
-    def _grader_failed(self, message: GraderFailed) -> None:
-        self.grader_detail = message.error
-        if self.review_screen is not None:
-            self.review_screen.grader_changed("failed", message.error)
+    def _follow_grader(self) -> None:
+        """Tell the review screen when the grader's state has changed since it was last told."""
+        state = self.grader_state()
+        screen = self.review_screen
+        if state != self._grader_shown and screen is not None and screen.is_mounted \
+                and screen.is_attached:  # not before it is composed, nor after the summary
+            self._grader_shown = state
+            screen.grader_changed(*state)
 
     def show_summary(self) -> None:
         """End of the session: the summary replaces the review screen."""

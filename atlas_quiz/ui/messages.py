@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
 
@@ -26,17 +25,3 @@ class CardGraded(Message):
     answer: str
     result: GradeResult | None
     error: str = ""
-
-
-@dataclass
-class GraderReady(Message):
-    """The grading service has loaded torch and can take answers."""
-
-    info: dict[str, Any]
-
-
-@dataclass
-class GraderFailed(Message):
-    """The grading service could not start; ``error`` says why."""
-
-    error: str

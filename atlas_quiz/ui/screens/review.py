@@ -21,7 +21,7 @@ from textual.events import DescendantBlur, DescendantFocus
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from ...grading.client import GraderUnavailable
+from ...grading.client import GraderClosed, GraderUnavailable
 from ..messages import AnswerSubmitted, CardGraded
 from ..session import ReviewSession, Shown
 from ..widgets.answer_editor import AnswerEditor
@@ -31,8 +31,12 @@ from ..widgets.result_panel import RATING_NAMES, ResultPanel
 
 __all__ = ["ReviewScreen"]
 
-_WAITING = ("Waiting for the grader: torch is still loading in the background. Your answer is "
-            "kept and graded as soon as it is ready.")
+_WAITING = {
+    "starting": "Waiting for the grader: torch is still loading in the background. Your answer "
+                "is kept and graded as soon as it is ready.",
+    "failed": "The grader had stopped: starting it again. Your answer is kept and graded as soon "
+              "as it is back.",
+}
 _RATE = Binding.Group("Rate", compact=True)  # "1234 Rate": the footer must fit 80 columns
 # tmux (and other terminals) send escape followed quickly by a key as alt+key: these do what
 # escape then the key does, from the editor too.
@@ -85,9 +89,7 @@ class ReviewScreen(Screen):
 
     def on_mount(self) -> None:
         """Show the first card (the app has already checked one is due) and the grader's state."""
-        status = self.app.grader.status
-        self.grader_changed(status if status in ("ready", "failed") else "starting",
-                            self.app.grader_detail)
+        self.grader_changed(*self.app.grader_state())
         self.advance()
         self.call_after_refresh(self.app.first_card_shown)
 
@@ -147,9 +149,9 @@ class ReviewScreen(Screen):
             return
         self.session.submit()
         self._answer = message.answer
-        ready = self.app.grader.status == "ready"
+        status = self.app.grader_state()[0]  # read before grading restarts a failed grader
         self._settle("grading")
-        self.query_one(ResultPanel).show_waiting("Grading…" if ready else _WAITING)
+        self.query_one(ResultPanel).show_waiting(_WAITING.get(status, "Grading…"))
         self._grade(shown, message.answer)
 
     @work(thread=True, group="grade")
@@ -157,6 +159,8 @@ class ReviewScreen(Screen):
         """Grade off the UI thread; the reply comes back as a message."""
         try:
             result = self.app.grader.grade(shown.card, answer, seed=shown.seed)
+        except GraderClosed:
+            return  # the app is quitting: nobody is left to tell
         except (GraderUnavailable, TimeoutError) as exc:
             self.post_message(CardGraded(shown.card, answer, None, str(exc) or "no reply"))
             return
