@@ -279,6 +279,17 @@ def test_unknown_card_cannot_be_buried_or_reviewed(db, now):
         record_review(db, stranger, rating=Rating.Good, now=now)
 
 
+def test_a_naive_now_is_refused_by_reviews_bury_and_the_queue(db, now):
+    [card_id] = make_cards(db, 1)
+    naive = now.replace(tzinfo=None)
+    for act in (lambda: record_review(db, card_id, rating=Rating.Good, now=naive),
+                lambda: bury(db, card_id, naive, EXACT),
+                lambda: ReviewQueue.build(db, now=naive)):
+        with pytest.raises(ValueError, match="timezone-aware"):
+            act()
+    assert get_state(db, card_id)["reps"] == 0  # nothing was recorded
+
+
 def test_retired_cards_are_not_queued(db, now):
     make_cards(db, 3)
     assert ReviewQueue.build(db, now=now, settings=EXACT).counts() == (3, 0, 0)

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from ..cards import Card
 from ..store import reviews as store
-from .days import next_day_start
+from .days import next_day_start, require_aware
 from .rating import Rating
 from .settings import SchedulerSettings, load_settings
 
@@ -55,12 +55,6 @@ def fsrs_id(card_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(card_id.encode(), digest_size=6).digest(), "big")
 
 
-def _utc(now: datetime) -> datetime:
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware (e.g. datetime.now(timezone.utc))")
-    return now.astimezone(timezone.utc)
-
-
 def _fuzzed_days(days: int, *, maximum: int, seed: str) -> int:
     """``days`` spread by FSRS's fuzz ranges, drawn from ``seed`` (Anki seeds it per card and rep).
 
@@ -89,7 +83,7 @@ def next_state(state: dict[str, Any], rating: Rating, *, now: datetime,
     """
     from fsrs import Card as FsrsCard
 
-    when = _utc(now)
+    when = require_aware(now).astimezone(timezone.utc)  # fsrs wants UTC
     card_id = state["card_id"]
     if state["fsrs"]:
         card = FsrsCard.from_json(state["fsrs"])
