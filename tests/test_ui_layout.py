@@ -111,3 +111,23 @@ async def test_the_result_panel_wraps_chinese_explanations_per_character(tmp_pat
         explain = [r for r in rows[start:] if r]
         assert len(explain) >= 4
         assert _filled(explain, panel.content_region.width)
+
+
+def test_a_formula_is_laid_out_in_two_dimensions_by_the_packages_renderer():
+    from atlas_quiz.ui.widgets.equation import formula_text
+
+    lines = formula_text(r"\frac{a+b}{c}", 40).plain.splitlines()
+    assert [line.strip() for line in lines] == ["a + b", "───────", "c"]
+
+
+def test_a_formula_the_renderer_cannot_lay_out_is_shown_raw_and_dim(monkeypatch):
+    from atlas_quiz.ui.widgets import equation
+
+    def broken(latex: str, width: int) -> str:
+        raise RuntimeError("renderer bug")
+
+    monkeypatch.setattr(equation, "render_latex", broken)
+    equation.formula_text.cache_clear()
+    text = equation.formula_text(r"\frac{a}{b}", 40)
+    equation.formula_text.cache_clear()
+    assert (text.plain, str(text.style)) == (r"\frac{a}{b}", "dim")

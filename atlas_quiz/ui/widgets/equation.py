@@ -1,23 +1,19 @@
-"""The card's formula: laid out by ``atlas_quiz.render`` when it is installed, else shown raw and dim."""
+"""The card's formula, laid out in two dimensions by ``atlas_quiz.render`` (raw and dim if that fails).
+
+The renderer is imported with the widget, not on first use: the first card on
+screen usually has a formula, so deferring it would not bring that card sooner.
+"""
 
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
 
 from rich.text import Text
 from textual.widget import Widget
 
+from ...render import render_latex
+
 __all__ = ["Equation", "formula_text"]
-
-
-@lru_cache(maxsize=1)
-def _renderer():
-    """``render_latex`` if the renderer is present, else None (looked up once)."""
-    try:
-        return importlib.import_module("atlas_quiz.render").render_latex
-    except (ImportError, AttributeError):
-        return None
 
 
 @lru_cache(maxsize=256)
@@ -27,13 +23,10 @@ def formula_text(latex: str, width: int = 80) -> Text:
     A renderer failure falls back to the raw source: a bad formula must never
     stop a review.
     """
-    render = _renderer()
-    if render is not None:
-        try:
-            return Text(render(latex, width=width))
-        except Exception:  # the renderer's bug is not the learner's problem
-            pass
-    return Text(latex, style="dim")
+    try:
+        return Text(render_latex(latex, width=width))
+    except Exception:  # the renderer's bug is not the learner's problem
+        return Text(latex, style="dim")
 
 
 class Equation(Widget):
