@@ -54,7 +54,7 @@ def test_rows_turn_times_into_bandwidth_beside_the_copy(capsys):
         return 2.0
 
     rows = bench.run(["softmax", "attention"], [(4, 32)], ["float32"], DEVICE, two_ms,
-                     compiled=False)
+                     with_compiled=False)
     softmax, attention = rows
     assert softmax["correct"] and softmax["unit"] == "GB/s"
     moved = 2 * 4 * 32 * 4  # read and write 4 x 32 float32

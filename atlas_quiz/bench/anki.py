@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, best, med in rows:
         rate = f"{n / best:9.0f}" if med is not None else ""
         print(f"{name:36} {best:8.3f} {(med if med is not None else best):9.3f} {rate}")
-    print(json.dumps({"bench": "anki", "notes": n, "decks": len(decks), "load_s": round(load_s, 4),
+    print(json.dumps({"benchmark": "anki", "notes": n, "decks": len(decks), "load_s": round(load_s, 4),
                       "export_s": round(min(ours), 4), "export_median_s": round(statistics.median(ours), 4),
                       "notes_per_s": round(n / min(ours)), "baseline_s": round(min(base), 4)}))
     return 0

@@ -46,12 +46,17 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def _latencies(grade: Callable[[int], Any], n: int, warmup: int) -> list[float]:
-    """Milliseconds of ``n`` grades (after ``warmup`` untimed ones); each must be correct."""
+def _latencies(grade: Callable[[int], Any], n: int, warmup: int, pause: float = 0.0) -> list[float]:
+    """Milliseconds of ``n`` grades (after ``warmup`` untimed ones); each must be correct.
+
+    ``pause`` seconds (untimed) go before each grade, as between answers in a review.
+    """
     for seed in range(warmup):
+        time.sleep(pause)
         grade(seed)
     out = []
     for seed in range(n):
+        time.sleep(pause)
         start = time.perf_counter()
         res = grade(seed)
         out.append((time.perf_counter() - start) * 1000)
@@ -61,26 +66,12 @@ def _latencies(grade: Callable[[int], Any], n: int, warmup: int) -> list[float]:
 
 
 def _warm(mode: str, card: Card, n: int, warmup: int, pause: float = 0.0) -> list[float]:
-    """Latencies of one engine; ``pause`` seconds (untimed) between answers, as in a review."""
+    """Latencies of one started engine (see :func:`_latencies` for ``pause``)."""
     from ..grading import Engine
-
-    def grade(seed: int):
-        time.sleep(pause)
-        start = time.perf_counter()
-        res = engine.grade(card, BENCH_ANSWER, seed=seed)
-        res.elapsed_ms = (time.perf_counter() - start) * 1000
-        return res
 
     with Engine(mode, "cpu") as engine:
         engine.start()
-        if not pause:
-            return _latencies(lambda s: engine.grade(card, BENCH_ANSWER, seed=s), n, warmup)
-        for seed in range(warmup):
-            grade(seed)
-        results = [grade(seed) for seed in range(n)]
-        if not all(r.correct for r in results):
-            raise SystemExit("benchmark answer graded not correct")
-        return [r.elapsed_ms for r in results]
+        return _latencies(lambda seed: engine.grade(card, BENCH_ANSWER, seed=seed), n, warmup, pause)
 
 
 def _cold(card: Card, n: int) -> list[float]:

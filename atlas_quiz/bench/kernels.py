@@ -86,8 +86,11 @@ def _agrees(got: Any, expected: Any, dtype_name: str) -> bool:
 
 
 def measure(name: str, factory: Callable[..., dict], shape: tuple[int, int], dtype_name: str,
-            device: str, timer: Timer, compiled: bool = True) -> dict[str, Any]:
-    """One row of the table: copy bandwidth and each contender's GB/s (or TFLOP/s)."""
+            device: str, timer: Timer, with_compiled: bool = True) -> dict[str, Any]:
+    """One row of the table: copy bandwidth and each contender's GB/s (or TFLOP/s).
+
+    ``with_compiled=False`` leaves the ``torch.compile`` column empty (compiling is slow).
+    """
     import torch
 
     dtype = getattr(torch, dtype_name)
@@ -107,7 +110,7 @@ def measure(name: str, factory: Callable[..., dict], shape: tuple[int, int], dty
     for contender in CONTENDERS:
         fn = entry.get(contender)
         row[contender] = None
-        if fn is None or (contender == "compiled" and not compiled):
+        if fn is None or (contender == "compiled" and not with_compiled):
             continue
         try:
             row[contender] = round(work / timer(fn) * scale, 2 if row["unit"] == "TFLOP/s" else 1)
@@ -123,7 +126,7 @@ def measure(name: str, factory: Callable[..., dict], shape: tuple[int, int], dty
 
 
 def run(names: list[str], shapes: list[tuple[int, int]], dtypes: list[str], device: str,
-        timer: Timer, compiled: bool = True, folder: Path | None = None) -> list[dict[str, Any]]:
+        timer: Timer, with_compiled: bool = True, folder: Path | None = None) -> list[dict[str, Any]]:
     """Measure every named benchmark at every shape and dtype; rows in that order."""
     table = benchmarks(folder)
     unknown = [n for n in names if n not in table]
@@ -133,7 +136,7 @@ def run(names: list[str], shapes: list[tuple[int, int]], dtypes: list[str], devi
     for name in names:
         for shape in shapes:
             for dt in dtypes:
-                rows.append(measure(name, table[name], shape, dt, device, timer, compiled))
+                rows.append(measure(name, table[name], shape, dt, device, timer, with_compiled))
                 if device.startswith("cuda"):
                     import torch
 
@@ -204,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     names = [s for s in args.only.split(",") if s] or list(benchmarks())
     shapes = [tuple(int(x) for x in s.lower().split("x")) for s in args.shapes.split(",") if s]
     dtypes = [s for s in args.dtypes.split(",") if s]
-    rows = run(names, shapes, dtypes, "cuda", _cuda_timer(), compiled=not args.no_compile)
+    rows = run(names, shapes, dtypes, "cuda", _cuda_timer(), with_compiled=not args.no_compile)
     device = torch.cuda.get_device_name()
     print(f"Triton kernels on {device} (torch {torch.__version__}, triton {triton.__version__}); "
           "GB/s = bytes an ideal kernel moves / median time; copy = device-to-device copy_")

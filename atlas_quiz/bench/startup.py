@@ -14,6 +14,7 @@ import argparse
 import fcntl
 import json
 import os
+import signal
 import statistics
 import struct
 import subprocess
@@ -45,8 +46,13 @@ def _drain(fd: int) -> None:
         pass
 
 
-def time_first_card(db: Path, mark: Path, size: tuple[int, int] = (110, 40)) -> tuple[float, float]:
-    """(seconds to the first card painted, seconds to process exit) for one review launch."""
+def time_first_card(db: Path, mark: Path, size: tuple[int, int] = (110, 40),
+                    timeout: float = 120.0) -> tuple[float, float]:
+    """(seconds to the first card painted, seconds to process exit) for one review launch.
+
+    An app that has not exited within ``timeout`` seconds is killed and its
+    terminal closed before the error is raised: a failed run leaves nothing behind.
+    """
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
     mark.unlink(missing_ok=True)
@@ -59,9 +65,17 @@ def time_first_card(db: Path, mark: Path, size: tuple[int, int] = (110, 40)) -> 
     proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env,
                             start_new_session=True)
     os.close(slave)
-    proc.wait(timeout=120)
-    total = time.perf_counter() - t0
-    os.close(master)
+    try:
+        proc.wait(timeout=timeout)
+        total = time.perf_counter() - t0
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the review app did not exit within {timeout:g} s") from None
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the app and its process group
+            proc.wait()
+        reader.join(timeout=5)  # it stops when the terminal's last writer has gone
+        os.close(master)
     if proc.returncode != 0 or not mark.exists():
         raise RuntimeError(f"the review app exited with {proc.returncode} without drawing a card")
     return float(mark.read_text()) - t_wall, total
@@ -105,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:34} {min(values) * 1000:9.0f} {statistics.median(values) * 1000:10.0f}")
     med = {k: round(statistics.median(v) * 1000, 1) for k, v in runs.items()}
     first = med["first card"]
-    print(json.dumps({"bench": "startup", "runs": args.repeat, "first_card_ms": first,
+    print(json.dumps({"benchmark": "startup", "runs": args.repeat, "first_card_ms": first,
                       "first_card_best_ms": round(min(runs["first card"]) * 1000, 1),
                       "python_pass_ms": med["python -c pass"],
                       "import_textual_ms": med["python -c 'import textual'"],
