@@ -50,6 +50,7 @@ def naive(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 def _attend_tile(acc, m_i, l_i, q, k_base, v_base, start_n, offs_m, offs_n, offs_d, d_mask,
                  k_row_stride, v_row_stride, n_ctx, qk_scale,
                  ON_DIAGONAL: tl.constexpr, PRECISION: tl.constexpr):
+    """Fold one tile of keys into the running max, sum and output (masked on the diagonal)."""
     keys = start_n + offs_n
     kv_mask = (keys[:, None] < n_ctx) & d_mask[None, :]
     k = tl.load(k_base + keys[:, None] * k_row_stride + offs_d[None, :], mask=kv_mask, other=0.0)
@@ -72,6 +73,7 @@ def attention_fwd_kernel(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,
                          n_ctx, head_dim, qk_scale,
                          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
                          PRECISION: tl.constexpr):
+    """One program: a tile of queries of one (batch, head), walking only the keys it may see."""
     start_m = tl.program_id(0) * BLOCK_M
     bh = tl.program_id(1).to(tl.int64)
     offs_m = start_m + tl.arange(0, BLOCK_M)
@@ -178,8 +180,6 @@ def test_large_scores_do_not_overflow(device, close):
 
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
-
-
 
 def bench_attention(m: int, n: int, dtype: torch.dtype, device: str) -> dict:
     """``m`` tokens of width ``n`` as 128-wide heads, batch 1; reports ``flops`` (causal: half)."""

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 import triton
 import triton.language as tl
 
-from atlas_quiz.bench.kernels import compiled
+from atlas_quiz.bench.kernels import as_rows, compiled, row_block
 
 BLOCK = 4096
 
@@ -44,6 +44,7 @@ def naive(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def cross_entropy_kernel(x_ptr, target_ptr, loss_ptr, lse_ptr, grad_ptr, x_row_stride,
                          grad_row_stride, n_cols, ignore_index, grad_scale,
                          BLOCK: tl.constexpr, WITH_GRAD: tl.constexpr):
+    """One program: one row's loss and logsumexp in one online pass, then its gradient if asked."""
     row = tl.program_id(0).to(tl.int64)
     x_row = x_ptr + row * x_row_stride
     m = -float("inf")
@@ -83,19 +84,19 @@ def cross_entropy_forward(logits: torch.Tensor, target: torch.Tensor, ignore_ind
     """Per-row ``loss`` and ``lse`` (fp32); with ``grad_scale`` also ``grad`` = scale * dloss/dx."""
     if logits.dim() != 2 or target.shape != logits.shape[:1]:
         raise ValueError("expected logits (N, C) and target (N,)")
-    if logits.stride(-1) != 1:
-        logits = logits.contiguous()
+    logits = as_rows(logits)
     n_rows, n_cols = logits.shape
     loss = torch.empty(n_rows, dtype=torch.float32, device=logits.device)
     lse = torch.empty(n_rows, dtype=torch.float32, device=logits.device)
     grad = torch.empty_like(logits) if grad_scale is not None else None
     if n_rows == 0:
         return loss, lse, grad
-    block = block or min(BLOCK, triton.next_power_of_2(n_cols))
+    # Every row is walked in blocks (a vocabulary rarely fits one): at most BLOCK at a time.
+    block, warps = row_block(n_cols, block, max_fused=BLOCK, loop_block=BLOCK)
     cross_entropy_kernel[(n_rows,)](
         logits, target, loss, lse, grad if grad is not None else logits, logits.stride(0),
         grad.stride(0) if grad is not None else 0, n_cols, ignore_index, grad_scale or 0.0,
-        BLOCK=block, WITH_GRAD=grad is not None, num_warps=4 if block <= 1024 else 8)
+        BLOCK=block, WITH_GRAD=grad is not None, num_warps=warps)
     return loss, lse, grad
 
 
@@ -165,8 +166,6 @@ def test_target_out_of_range_gives_nan_not_garbage(device):
 
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
-
-
 
 def bench_forward(m: int, n: int, dtype: torch.dtype, device: str) -> dict:
     """Per-row loss of ``m`` rows over a vocabulary of ``n``; ``bytes``: read the logits once."""

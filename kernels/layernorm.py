@@ -9,7 +9,8 @@ the row), not as ``E[x**2] - mean**2``, which cancels catastrophically when the
 mean is large. The padded lanes of the last block must be zeroed after the
 subtraction (``tl.where(mask, x - mean, 0)``): loaded as 0 they would otherwise
 add ``mean**2`` each to the variance. A row of up to ``MAX_FUSED`` elements is
-one block kept in registers; a longer one is read three times.
+one block kept in registers; a longer one is read three times (launch settings:
+``atlas_quiz/bench/kernels.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,7 @@ import torch.nn.functional as F
 import triton
 import triton.language as tl
 
-from atlas_quiz.bench.kernels import compiled
-
-MAX_FUSED = 16384
-LOOP_BLOCK = 4096
-
+from atlas_quiz.bench.kernels import as_rows, compiled, row_block
 
 # --- spec ------------------------------------------------------------------------------------
 
@@ -44,6 +41,7 @@ def naive(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, eps: float = 1e-5) 
 @triton.jit
 def layernorm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, x_row_stride,
                          y_row_stride, n_cols, eps, BLOCK: tl.constexpr, ONE_BLOCK: tl.constexpr):
+    """One program normalizes one row (two-pass variance) and saves its mean and rstd."""
     row = tl.program_id(0).to(tl.int64)
     x_row = x_ptr + row * x_row_stride
     y_row = y_ptr + row * y_row_stride
@@ -87,17 +85,13 @@ def layernorm_fwd_kernel(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, x_row_s
 def layernorm_forward(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, eps: float = 1e-5,
                       block: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``y`` (x's shape and dtype), and ``mean`` and ``rstd`` per row (fp32, for a backward pass)."""
-    rows = x.reshape(-1, x.shape[-1])
-    if rows.stride(-1) != 1:
-        rows = rows.contiguous()
+    rows = as_rows(x)
     n_rows, n_cols = rows.shape
     y = torch.empty(rows.shape, dtype=x.dtype, device=x.device)
     mean = torch.empty(n_rows, dtype=torch.float32, device=x.device)
     rstd = torch.empty(n_rows, dtype=torch.float32, device=x.device)
     if n_rows and n_cols:
-        if block is None:
-            block = triton.next_power_of_2(n_cols) if n_cols <= MAX_FUSED else LOOP_BLOCK
-        warps = 4 if block <= 1024 else 8 if block <= 4096 else 16
+        block, warps = row_block(n_cols, block)
         layernorm_fwd_kernel[(n_rows,)](rows, w, b, y, mean, rstd, rows.stride(0), y.stride(0),
                                         n_cols, eps, BLOCK=block, ONE_BLOCK=block >= n_cols,
                                         num_warps=warps)
@@ -147,8 +141,6 @@ def test_large_mean_does_not_cancel(device):
 
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
-
-
 
 def bench_layernorm(m: int, n: int, dtype: torch.dtype, device: str) -> dict:
     """Contenders for one shape; ``bytes``: read x, write y."""

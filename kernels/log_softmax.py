@@ -8,6 +8,7 @@ Why not ``log(softmax(x))``: a probability that underflows to 0 gives ``-inf``,
 while ``x_i - m - log d`` stays finite. The structure is softmax's: one program
 per row; a row of up to ``MAX_FUSED`` elements is one block in registers, a
 longer one is walked twice (an online pass for ``m`` and ``d``, then the writes).
+Launch settings: ``atlas_quiz/bench/kernels.py``.
 """
 
 from __future__ import annotations
@@ -16,11 +17,7 @@ import torch
 import triton
 import triton.language as tl
 
-from atlas_quiz.bench.kernels import compiled
-
-MAX_FUSED = 16384
-LOOP_BLOCK = 4096
-
+from atlas_quiz.bench.kernels import as_rows, compiled, row_block
 
 # --- spec ------------------------------------------------------------------------------------
 
@@ -40,6 +37,7 @@ def naive(x: torch.Tensor) -> torch.Tensor:
 @triton.jit
 def log_softmax_kernel(x_ptr, y_ptr, x_row_stride, y_row_stride, n_cols,
                        BLOCK: tl.constexpr, ONE_BLOCK: tl.constexpr):
+    """One program writes one row's ``x - m - log d``: in one block, or after an online pass."""
     row = tl.program_id(0).to(tl.int64)
     x_row = x_ptr + row * x_row_stride
     y_row = y_ptr + row * y_row_stride
@@ -73,18 +71,14 @@ def log_softmax_kernel(x_ptr, y_ptr, x_row_stride, y_row_stride, n_cols,
 
 def log_softmax(x: torch.Tensor, block: int | None = None) -> torch.Tensor:
     """``log_softmax(x, dim=-1)``; ``block`` forces the block size (tests walk long rows with it)."""
-    rows = x.reshape(-1, x.shape[-1]) if x.dim() else x.reshape(1, 1)
-    if rows.numel() and rows.stride(-1) != 1:
-        rows = rows.contiguous()
+    rows = as_rows(x)
     out = torch.empty(rows.shape, dtype=x.dtype, device=x.device)
     n_rows, n_cols = rows.shape
     if out.numel() == 0:
         return out.reshape(x.shape)
-    if block is None:
-        block = triton.next_power_of_2(n_cols) if n_cols <= MAX_FUSED else LOOP_BLOCK
-    num_warps = 4 if block <= 1024 else 8 if block <= 4096 else 16
+    block, warps = row_block(n_cols, block)
     log_softmax_kernel[(n_rows,)](rows, out, rows.stride(0), out.stride(0), n_cols,
-                                  BLOCK=block, ONE_BLOCK=block >= n_cols, num_warps=num_warps)
+                                  BLOCK=block, ONE_BLOCK=block >= n_cols, num_warps=warps)
     return out.reshape(x.shape)
 
 
@@ -111,8 +105,6 @@ def test_tiny_probabilities_stay_finite(device, close):
 
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
-
-
 
 def bench_log_softmax(m: int, n: int, dtype: torch.dtype, device: str) -> dict:
     """Contenders for one shape; ``bytes`` is what an ideal kernel moves (read x, write y)."""

@@ -9,7 +9,8 @@ over every element, not over the last dim; the spec follows PyTorch.)
 
 Forward: one program per row; a row of up to ``MAX_FUSED`` elements is one block,
 a longer one is read twice (sum of squares, then the writes). ``rstd`` is saved
-per row for the backward pass.
+per row for the backward pass. Rows, blocks and warps as for every row-wise
+kernel here (``atlas_quiz/bench/kernels.py``).
 
 Backward: a fixed number of programs (two per SM on a GPU), each owning a
 contiguous run of rows. ``dw`` needs a sum over all rows: each program keeps
@@ -25,11 +26,7 @@ import torch.nn.functional as F
 import triton
 import triton.language as tl
 
-from atlas_quiz.bench.kernels import compiled
-
-MAX_FUSED = 16384
-LOOP_BLOCK = 4096
-
+from atlas_quiz.bench.kernels import as_rows, compiled, row_block
 
 # --- spec ------------------------------------------------------------------------------------
 
@@ -48,6 +45,7 @@ def naive(x: torch.Tensor, w: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
 @triton.jit
 def rmsnorm_fwd_kernel(x_ptr, w_ptr, y_ptr, rstd_ptr, x_row_stride, y_row_stride, n_cols, eps,
                        BLOCK: tl.constexpr, ONE_BLOCK: tl.constexpr):
+    """One program normalizes one row and saves its rstd for the backward pass."""
     row = tl.program_id(0).to(tl.int64)
     x_row = x_ptr + row * x_row_stride
     y_row = y_ptr + row * y_row_stride
@@ -78,6 +76,7 @@ def rmsnorm_fwd_kernel(x_ptr, w_ptr, y_ptr, rstd_ptr, x_row_stride, y_row_stride
 def rmsnorm_bwd_kernel(dy_ptr, x_ptr, w_ptr, rstd_ptr, dx_ptr, dw_part_ptr, n_rows, n_cols,
                        dy_row_stride, x_row_stride, dx_row_stride, rows_per_program,
                        BLOCK: tl.constexpr, ONE_BLOCK: tl.constexpr):
+    """One program writes dx for its run of rows and its row of dw partial sums (no atomics)."""
     pid = tl.program_id(0).to(tl.int64)
     first = pid * rows_per_program
     n_mine = tl.minimum(first + rows_per_program, n_rows) - first
@@ -85,17 +84,16 @@ def rmsnorm_bwd_kernel(dy_ptr, x_ptr, w_ptr, rstd_ptr, dx_ptr, dw_part_ptr, n_ro
     dy_row = dy_ptr + first * dy_row_stride
     x_row = x_ptr + first * x_row_stride
     dx_row = dx_ptr + first * dx_row_stride
-    rstd_ptr += first
     dw_row = dw_part_ptr + pid * n_cols  # this program's row of partial sums
     if ONE_BLOCK:
         cols = tl.arange(0, BLOCK)
         mask = cols < n_cols
         w = tl.load(w_ptr + cols, mask=mask, other=0.0).to(tl.float32)
         dw = tl.zeros([BLOCK], dtype=tl.float32)
-        for _ in range(0, n_mine):
+        for i in range(0, n_mine):
             x = tl.load(x_row + cols, mask=mask, other=0.0).to(tl.float32)
             dy = tl.load(dy_row + cols, mask=mask, other=0.0).to(tl.float32)
-            rstd = tl.load(rstd_ptr)
+            rstd = tl.load(rstd_ptr + first + i)
             x_hat = x * rstd
             g = dy * w
             c = tl.sum(x_hat * g, axis=0) / n_cols
@@ -105,14 +103,13 @@ def rmsnorm_bwd_kernel(dy_ptr, x_ptr, w_ptr, rstd_ptr, dx_ptr, dw_part_ptr, n_ro
             x_row += x_row_stride
             dy_row += dy_row_stride
             dx_row += dx_row_stride
-            rstd_ptr += 1
         tl.store(dw_row + cols, dw, mask=mask)
     else:
         for start in range(0, n_cols, BLOCK):
             cols = start + tl.arange(0, BLOCK)
             tl.store(dw_row + cols, tl.zeros([BLOCK], dtype=tl.float32), mask=cols < n_cols)
-        for _ in range(0, n_mine):
-            rstd = tl.load(rstd_ptr)
+        for i in range(0, n_mine):
+            rstd = tl.load(rstd_ptr + first + i)
             c = 0.0
             for start in range(0, n_cols, BLOCK):
                 cols = start + tl.arange(0, BLOCK)
@@ -135,32 +132,19 @@ def rmsnorm_bwd_kernel(dy_ptr, x_ptr, w_ptr, rstd_ptr, dx_ptr, dw_part_ptr, n_ro
             x_row += x_row_stride
             dy_row += dy_row_stride
             dx_row += dx_row_stride
-            rstd_ptr += 1
 
 
 # --- launchers -------------------------------------------------------------------------------
 
-def _rows(t: torch.Tensor) -> torch.Tensor:
-    rows = t.reshape(-1, t.shape[-1])
-    return rows if rows.stride(-1) == 1 else rows.contiguous()
-
-
-def _block(n_cols: int, block: int | None) -> tuple[int, int]:
-    """The block size and warps for rows of ``n_cols`` (``block`` forces it, for tests)."""
-    if block is None:
-        block = triton.next_power_of_2(n_cols) if n_cols <= MAX_FUSED else LOOP_BLOCK
-    return block, 4 if block <= 1024 else 8 if block <= 4096 else 16
-
-
 def rmsnorm_forward(x: torch.Tensor, w: torch.Tensor, eps: float = 1e-6,
                     block: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``y`` (x's shape and dtype) and ``rstd`` (one fp32 per row, for the backward pass)."""
-    rows = _rows(x)
+    rows = as_rows(x)
     n_rows, n_cols = rows.shape
     y = torch.empty(rows.shape, dtype=x.dtype, device=x.device)
     rstd = torch.empty(n_rows, dtype=torch.float32, device=x.device)
     if n_rows and n_cols:
-        block, warps = _block(n_cols, block)
+        block, warps = row_block(n_cols, block)
         rmsnorm_fwd_kernel[(n_rows,)](rows, w, y, rstd, rows.stride(0), y.stride(0), n_cols, eps,
                                       BLOCK=block, ONE_BLOCK=block >= n_cols, num_warps=warps)
     return y.reshape(x.shape), rstd
@@ -181,14 +165,14 @@ def programs_for(device: torch.device, n_rows: int) -> int:
 def rmsnorm_backward(dy: torch.Tensor, x: torch.Tensor, w: torch.Tensor, rstd: torch.Tensor,
                      block: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``dx`` and ``dw`` from the upstream gradient and the forward's saved ``rstd``."""
-    rows, dys = _rows(x), _rows(dy)
+    rows, dys = as_rows(x), as_rows(dy)
     n_rows, n_cols = rows.shape
     dx = torch.empty(rows.shape, dtype=x.dtype, device=x.device)
     if n_rows == 0 or n_cols == 0:
         return dx.reshape(x.shape), torch.zeros_like(w)
     programs = programs_for(x.device, n_rows)
     dw_part = torch.empty(programs, n_cols, dtype=torch.float32, device=x.device)
-    block, warps = _block(n_cols, block)
+    block, warps = row_block(n_cols, block)
     rmsnorm_bwd_kernel[(programs,)](dys, rows, w, rstd, dx, dw_part, n_rows, n_cols,
                                     dys.stride(0), rows.stride(0), dx.stride(0),
                                     triton.cdiv(n_rows, programs),
@@ -268,8 +252,6 @@ def test_autograd_function_gives_both_gradients(device, close):
 
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
-
-
 
 def bench_forward(m: int, n: int, dtype: torch.dtype, device: str) -> dict:
     """Contenders for the forward pass of one shape; ``bytes``: read x, write y."""

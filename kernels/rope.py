@@ -50,6 +50,7 @@ def naive(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor
 def rope_kernel(x_ptr, cos_ptr, sin_ptr, out_ptr, seq_len, n_heads, head_dim,
                 x_b_stride, x_s_stride, out_b_stride, out_s_stride, table_stride,
                 BLOCK_H: tl.constexpr, BLOCK_D: tl.constexpr):
+    """One program rotates every head of one token: one read of x and of its cos/sin row."""
     token = tl.program_id(0)
     b = (token // seq_len).to(tl.int64)
     s = (token % seq_len).to(tl.int64)
@@ -120,8 +121,6 @@ def test_a_strided_batch_is_read_by_its_strides(device, close):
 
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
-
-
 
 def bench_rope(m: int, n: int, dtype: torch.dtype, device: str) -> dict:
     """``m`` tokens of ``n`` features as 128-wide heads; ``bytes``: read x, write the rotation."""

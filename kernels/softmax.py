@@ -6,7 +6,8 @@ Layout: spec -> kernel -> launcher -> tests -> benchmark.
 
 One program owns one row. A row of up to ``MAX_FUSED`` elements is one block:
 read once, kept in registers, written once (one read and one write is all a
-memory-bound op can hope for). A longer row is walked in blocks twice: an
+memory-bound op can hope for). Rows, blocks and warps are chosen as for every
+row-wise kernel here (``atlas_quiz/bench/kernels.py``). A longer row is walked in blocks twice: an
 online pass keeps the running max ``m`` and the running sum ``d`` (rescaled by
 ``exp(m_old - m_new)`` whenever the max grows), then a second pass writes
 ``exp(x - m) / d``. Subtracting the max keeps ``exp`` from overflowing.
@@ -18,12 +19,7 @@ import torch
 import triton
 import triton.language as tl
 
-from atlas_quiz.bench.kernels import compiled
-
-# The longest row kept in registers as one block; longer rows are walked in LOOP_BLOCK steps.
-MAX_FUSED = 16384
-LOOP_BLOCK = 4096
-
+from atlas_quiz.bench.kernels import as_rows, compiled, row_block
 
 # --- spec ------------------------------------------------------------------------------------
 
@@ -43,6 +39,7 @@ def naive(x: torch.Tensor) -> torch.Tensor:
 @triton.jit
 def softmax_kernel(x_ptr, y_ptr, x_row_stride, y_row_stride, n_cols,
                    BLOCK: tl.constexpr, ONE_BLOCK: tl.constexpr):
+    """One program softmaxes one row: in registers if it fits one block, else online in blocks."""
     row = tl.program_id(0).to(tl.int64)  # int64: row * stride can pass 2**31 on big tensors
     x_row = x_ptr + row * x_row_stride
     y_row = y_ptr + row * y_row_stride
@@ -73,25 +70,16 @@ def softmax_kernel(x_ptr, y_ptr, x_row_stride, y_row_stride, n_cols,
 
 # --- launcher --------------------------------------------------------------------------------
 
-def num_warps_for(block: int) -> int:
-    """Warps per program: enough threads that each holds a handful of a block's elements."""
-    return 4 if block <= 1024 else 8 if block <= 4096 else 16
-
-
 def softmax(x: torch.Tensor, block: int | None = None) -> torch.Tensor:
     """``softmax(x, dim=-1)``; ``block`` forces the block size (tests use it to walk long rows)."""
-    rows = x.reshape(-1, x.shape[-1]) if x.dim() else x.reshape(1, 1)
-    if rows.numel() and rows.stride(-1) != 1:
-        rows = rows.contiguous()
+    rows = as_rows(x)
     out = torch.empty(rows.shape, dtype=x.dtype, device=x.device)
     n_rows, n_cols = rows.shape
     if out.numel() == 0:
         return out.reshape(x.shape)
-    if block is None:
-        block = triton.next_power_of_2(n_cols) if n_cols <= MAX_FUSED else LOOP_BLOCK
+    block, warps = row_block(n_cols, block)
     softmax_kernel[(n_rows,)](rows, out, rows.stride(0), out.stride(0), n_cols,
-                              BLOCK=block, ONE_BLOCK=block >= n_cols,
-                              num_warps=num_warps_for(block))
+                              BLOCK=block, ONE_BLOCK=block >= n_cols, num_warps=warps)
     return out.reshape(x.shape)
 
 
@@ -129,8 +117,6 @@ def test_strided_input_rows_are_read_by_their_stride(device, close):
 
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
-
-
 
 def bench_softmax(m: int, n: int, dtype: torch.dtype, device: str) -> dict:
     """Contenders for one shape; ``bytes`` is what an ideal kernel moves (read x, write y)."""

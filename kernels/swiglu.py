@@ -38,6 +38,7 @@ def naive(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 @triton.jit
 def swiglu_kernel(a_ptr, b_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """One program gates one block of elements: elementwise, so any flat split will do."""
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     a = tl.load(a_ptr + offs, mask=mask, other=0.0).to(tl.float32)
@@ -87,8 +88,6 @@ def test_large_negative_gate_gives_zero_not_nan(device, close):
 
 
 # --- benchmark (python -m atlas_quiz.bench kernels) -------------------------------------------
-
-
 
 def bench_swiglu(m: int, n: int, dtype: torch.dtype, device: str) -> dict:
     """Contenders for one shape; ``bytes``: read a and b, write the product."""

@@ -8,6 +8,10 @@ torch eager, the ``torch.nn.functional`` op where there is one, and
 ``F.scaled_dot_product_attention`` instead. Each kernel's output is checked
 against its spec before it is timed. A table, then one line of JSON.
 
+The kernel files import from here what they share: ``compiled`` (the
+``torch.compile`` column) and the launch settings of the row-wise kernels
+(``row_block``, ``as_rows``).
+
 It needs a CUDA GPU: without one it says so and prints a JSON line with
 ``"skipped": true`` (exit status 0).
 
@@ -25,9 +29,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["CONTENDERS", "benchmarks", "compiled", "kernel_files", "load_kernel_file", "main", "run"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["CONTENDERS", "LOOP_BLOCK", "MAX_FUSED", "as_rows", "benchmarks", "compiled",
+           "kernel_files", "load_kernel_file", "main", "num_warps_for", "row_block", "run"]
 
 SHAPES = ((4096, 4096), (16384, 4096))
 DTYPES = ("float32", "bfloat16")
@@ -35,6 +43,40 @@ CONTENDERS = ("triton", "eager", "functional", "compiled")
 _TOLERANCE = {"float32": 1e-3, "float16": 1e-2, "bfloat16": 5e-2}  # a sanity check, not grading
 
 Timer = Callable[[Callable[[], Any]], float]  # a function's time in milliseconds
+
+
+# --- shared by the kernel files ------------------------------------------------------------------
+# Softmax, log-softmax, LayerNorm, RMSNorm and cross-entropy give one program one row. A row of
+# up to MAX_FUSED elements is one power-of-two block held in registers (read once); a longer one
+# is walked in LOOP_BLOCK steps. Warps grow with the block, so each thread holds a handful of its
+# elements. torch and Triton are the caller's: importing this module loads neither.
+
+MAX_FUSED = 16384  # the longest row kept in registers as one block
+LOOP_BLOCK = 4096  # the step a longer row is walked in
+
+
+def num_warps_for(block: int) -> int:
+    """Warps per program: enough threads that each holds a handful of a block's elements."""
+    return 4 if block <= 1024 else 8 if block <= 4096 else 16
+
+
+def row_block(n_cols: int, block: int | None = None, *, max_fused: int = MAX_FUSED,
+              loop_block: int = LOOP_BLOCK) -> tuple[int, int]:
+    """``(BLOCK, num_warps)`` for rows of ``n_cols``: the whole row rounded up to a power of two
+    when it is at most ``max_fused`` long, else ``loop_block``. ``block`` forces the size (the
+    tests walk short rows in small blocks with it)."""
+    if block is None:
+        import triton
+
+        block = triton.next_power_of_2(n_cols) if n_cols <= max_fused else loop_block
+    return block, num_warps_for(block)
+
+
+def as_rows(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as ``(rows, last dim)`` with consecutive elements in a row (copied only if they are
+    not): what a kernel that steps through a row by 1 needs. A 0-d tensor is one row of one."""
+    rows = x.reshape(-1, x.shape[-1]) if x.dim() else x.reshape(1, 1)
+    return rows.contiguous() if rows.numel() and rows.stride(-1) != 1 else rows
 
 
 @functools.cache
