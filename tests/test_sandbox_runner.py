@@ -18,6 +18,7 @@ import torch
 from atlas_quiz.cards import load_deck
 from atlas_quiz.grading import Engine, RunnerUnavailable
 from atlas_quiz.grading import sandbox as sandbox_mod
+from atlas_quiz.grading.confine import wipe
 from atlas_quiz.grading.framing import FrameError, recv, send
 from atlas_quiz.grading.sandbox import UID_BASE, StrictRunner, bwrap_args, judge_checks
 from atlas_quiz.grading.wire import decode, encode
@@ -322,3 +323,43 @@ def test_on_cuda_one_child_grades_a_whole_submission(cards):
         pid = "torch.tensor(__import__('os').getpid() + 0 * x.sum().item())"
         with engine.runner.session(wall=60) as child:
             assert int(run_code(child, pid)) == int(run_code(child, pid))
+
+
+# --- the zygote's bookkeeping (no sandbox needed) ---------------------------------------------
+
+def test_emptying_a_temp_dir_removes_a_tree_too_deep_to_walk_and_follows_no_link(tmp_path):
+    work, outside = tmp_path / "work", tmp_path / "outside"
+    work.mkdir()
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the child's")
+    for i in range(2000):
+        (work / f"f{i}").touch()
+    os.symlink(outside, work / "link")
+    fd = os.open(work, os.O_RDONLY)
+    for _ in range(1500):  # 1500 levels of 40 characters: 60 kB as one path, past PATH_MAX
+        os.mkdir("d" * 40, dir_fd=fd)
+        os.close(os.open("f", os.O_CREAT | os.O_WRONLY, dir_fd=fd))
+        deeper = os.open("d" * 40, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = deeper
+    os.symlink(outside, "link", dir_fd=fd)
+    os.close(fd)
+    os.chmod(work / ("d" * 40), 0)
+    wipe(str(work))
+    assert list(work.iterdir()) == []
+    assert (outside / "keep.txt").read_text() == "not the child's"
+
+
+def test_a_spare_that_gets_ready_clears_the_count_of_setup_failures():
+    from atlas_quiz.grading.zygote import Zygote, _Child
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    zygote = Zygote(control=None, device="cpu", memory_mb=64, uids=[None], filt=None)
+    zygote.setup_failures = 2  # two spares in a row failed to confine themselves...
+    zygote.starting[ours.fileno()] = _Child(pid=0, uid=None, link=ours)
+    theirs.send(b"ready")  # ...then one got ready
+    zygote.spare_ready(ours.fileno())
+    assert list(zygote.spares) == [_Child(pid=0, uid=None, link=ours)]
+    assert zygote.setup_failures == 0
+    ours.close()
+    theirs.close()

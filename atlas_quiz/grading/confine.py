@@ -7,6 +7,7 @@ the seccomp filter comes from ``pyseccomp`` (ctypes over libseccomp).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -15,10 +16,12 @@ import socket
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
-__all__ = ["DENIED_SYSCALLS", "SETUP_FAILED", "Limits", "limit_cpu", "build_filter", "confine", "probe", "set_dumpable"]
+__all__ = ["DENIED_SYSCALLS", "SETUP_FAILED", "Limits", "as_uid", "build_filter", "confine", "empty_as",
+           "limit_cpu", "probe", "set_dumpable", "wipe"]
 
 SETUP_FAILED = 71  # exit status of a child that could not confine itself
 PR_SET_DUMPABLE = 4
@@ -89,16 +92,91 @@ def set_dumpable(value: bool) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
 
 
-def wipe(path: str) -> None:
-    """Remove everything inside ``path`` (what an earlier child of the same uid left there)."""
-    for entry in os.scandir(path):
-        full = os.path.join(path, entry.name)
+@contextlib.contextmanager
+def as_uid(uid: int | None) -> Iterator[None]:
+    """Act as a child's uid and gid for a moment (the zygote signals its children so).
+
+    For the zygote, which keeps CAP_SETUID/CAP_SETGID to come back to root. ``None``
+    (no uid drop: the children share the zygote's uid) changes nothing.
+    """
+    if uid is None:
+        yield
+        return
+    os.setegid(uid)
+    os.seteuid(uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _unlink_all_but_folders(fd: int) -> list[str]:
+    """Unlink every entry of the open folder ``fd`` that is not a folder; return the folders' names."""
+    with os.scandir(fd) as it:
+        entries = list(it)  # listed before anything is unlinked: no reading a folder while it shrinks
+    folders = []
+    for entry in entries:
         if entry.is_dir(follow_symlinks=False):
-            os.chmod(full, 0o700)  # an answer may have left a dir without write permission
-            wipe(full)
-            os.rmdir(full)
-        else:
-            os.unlink(full)
+            folders.append(entry.name)
+        else:  # files, links (never followed), fifos
+            os.unlink(entry.name, dir_fd=fd)
+    return folders
+
+
+def wipe(path: str) -> None:
+    """Remove everything inside ``path``: what a finished child left in its temp dir.
+
+    An answer may leave a tree deeper than Python's recursion limit and longer
+    than PATH_MAX as one path, with folders it locked: so no recursion and no
+    long paths. One folder is open at a time, every name is relative to it, and
+    an explicit stack holds, per level, the name that was entered and the
+    sub-folders still to empty. The caller must be the folders' owner (to unlock
+    them) and no process may be using them (the way back up is ``..``).
+    """
+    fd = os.open(path, _DIR_FLAGS)
+    entered: list[str] = []  # the folder opened at each level below ``path``
+    pending = [_unlink_all_but_folders(fd)]  # per level: sub-folders not yet emptied
+    try:
+        while pending:
+            if pending[-1]:
+                name = pending[-1].pop()
+                os.chmod(name, 0o700, dir_fd=fd)  # an answer may have locked it (0, 0o500, ...)
+                deeper = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = deeper
+                entered.append(name)
+                pending.append(_unlink_all_but_folders(fd))
+                continue
+            pending.pop()
+            if entered:  # this folder is empty: go back up and remove it
+                parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = parent
+                os.rmdir(entered.pop(), dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def empty_as(uid: int | None, path: str) -> NoReturn:
+    """The body of a cleaner process forked by the zygote: become ``uid`` for good, empty
+    ``path`` (what that uid's child left), exit 0 once it is empty, 1 if it cannot be.
+
+    As the owner: without CAP_DAC_OVERRIDE root may not enter the folders a child
+    made (0700, or locked), but their owner may unlock them.
+    """
+    try:
+        if uid is not None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        wipe(path)
+    except BaseException:
+        os._exit(1)
+    os._exit(0)
 
 
 def confine(uid: int | None, workdir: str, limits: Limits) -> None:
@@ -106,7 +184,8 @@ def confine(uid: int | None, workdir: str, limits: Limits) -> None:
 
     The uid drop comes first (rlimits such as NPROC bite only for non-root, and
     the set*id calls are what the filter later forbids); then the limits,
-    non-dumpable, and the private temp dir, emptied of any earlier child's files.
+    non-dumpable, and the private temp dir (the zygote empties it after each
+    child, with :func:`wipe`: a child never walks what an earlier one left).
     """
     if uid is not None:
         os.setgroups([])
@@ -127,7 +206,6 @@ def confine(uid: int | None, workdir: str, limits: Limits) -> None:
     set_dumpable(False)
     os.umask(0o077)
     os.chdir(workdir)
-    wipe(workdir)
     os.environ.update(HOME=workdir, TMPDIR=workdir)
     tempfile.tempdir = workdir
 
@@ -176,6 +254,7 @@ def probe(places: list[str], threads_expected: bool) -> dict[str, Any]:
             checks[name] = False
     try:
         _create("probe")
+        os.unlink("probe")  # the next child of this uid finds its temp dir empty
         checks["own temp dir"] = True
     except OSError:
         checks["own temp dir"] = False

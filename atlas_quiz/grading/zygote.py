@@ -6,16 +6,16 @@ proves the jail holds (a probe child), then serves a control socket:
 
 - For each uid of its pool it keeps a *spare*: a child forked in advance that
   has already dropped to that uid, set its rlimits, made itself non-dumpable,
-  emptied its private temp dir, run a synthetic warm-up request and loaded the
-  seccomp filter. Forking and confining thus happen between answers, not while
-  the engine waits.
+  run a synthetic warm-up request and loaded the seccomp filter. Forking and
+  confining thus happen between answers, not while the engine waits.
 - For each answer the engine sends a fresh socket end (SCM_RIGHTS); the zygote
   passes it on to a spare and never reads it, so no answer's data ever passes
   through the zygote. The spare sets its CPU budget, answers the request with
   :func:`runner.handle`, and exits.
 - The zygote kills a child past its wall-clock deadline, reaps it, reports its
-  exit status, and forks a new spare for the freed uid. Two children never share
-  a uid at once, so they cannot signal or read each other.
+  exit status, has the uid's temp dir emptied, and forks a new spare for the
+  freed uid. Two children never share a uid at once, so they cannot signal or read
+  each other, and none ever sees (or must remove) what an earlier one left.
 """
 
 from __future__ import annotations
@@ -37,7 +37,17 @@ from typing import Any, NoReturn
 import torch
 
 from . import framing, runner
-from .confine import SETUP_FAILED, Limits, build_filter, confine, limit_cpu, probe, set_dumpable
+from .confine import (
+    SETUP_FAILED,
+    Limits,
+    as_uid,
+    build_filter,
+    confine,
+    empty_as,
+    limit_cpu,
+    probe,
+    set_dumpable,
+)
 from .wire import encode
 
 __all__ = ["CHANNEL_FD", "SETUP_FAILED", "Zygote", "main"]
@@ -123,6 +133,7 @@ class _Child:
     link: socket.socket | None  # to a spare; None once it has its job
     job: int | None = None
     deadline: float = float("inf")
+    cleaner: bool = False  # empties the uid's temp dir (see Zygote.release)
 
 
 @dataclass
@@ -189,6 +200,7 @@ class Zygote:
             ready = False
         if ready:
             self.spares.append(child)
+            self.setup_failures = 0  # only failures in a row mean the sandbox is broken
 
     def fill(self) -> None:
         """Fork spares for every free uid and wait until they are ready (before the first job)."""
@@ -235,20 +247,32 @@ class Zygote:
         """SIGKILL a child (not yet reaped, so its pid is still its own).
 
         Without CAP_KILL, root may signal only processes of its own uid: take the
-        child's uid as effective uid for the call (CAP_SETUID allows it), then back.
+        child's uid for the call (CAP_SETUID allows it), then back.
         """
-        if child.uid is not None:
-            os.seteuid(child.uid)
-        try:
+        with as_uid(child.uid), contextlib.suppress(ProcessLookupError):
             os.kill(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        finally:
-            if child.uid is not None:
-                os.seteuid(0)
+
+    def release(self, uid: int | None) -> None:
+        """Give a uid back to its pool once its child is gone and its temp dir is empty.
+
+        Most answers leave nothing: the uid is free at once. Otherwise a cleaner
+        process empties the dir first (:func:`~.confine.empty_as`), so that a tree
+        of a million files never holds up the other children's jobs.
+        """
+        with os.scandir(self.workdir(uid)) as entries:  # root owns the dir itself
+            left = next(entries, None) is not None
+        if not left:
+            self.free.append(uid)
+            return
+        pid = os.fork()
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            os.closerange(3, 2**31 - 1)  # the control socket, links to spares: none of its business
+            empty_as(uid, self.workdir(uid))
+        self.children[pid] = _Child(pid, uid, None, cleaner=True)
 
     def reap(self) -> None:
-        """Collect exited children, report each job's exit status, free their uids."""
+        """Collect exited children, report each job's exit status, empty and free their uids."""
         while self.children:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -260,6 +284,11 @@ class Zygote:
             if child is None:
                 continue
             code = os.waitstatus_to_exitcode(status)
+            if child.cleaner:
+                if code != 0:  # one answer's files would reach the next: fail closed
+                    raise SystemExit("a sandbox child's temp dir could not be emptied")
+                self.free.append(child.uid)
+                continue
             if child.job is not None:
                 self.report({"op": "exit", "job": child.job, "status": code})
             else:  # a spare that died before its job
@@ -272,7 +301,7 @@ class Zygote:
                     self.setup_failures += 1
                     if self.setup_failures >= _MAX_SETUP_FAILURES:  # fail closed: the engine restarts us
                         raise SystemExit("sandbox children cannot confine themselves")
-            self.free.append(child.uid)
+            self.release(child.uid)
 
     def tick(self) -> float | None:
         """Kill children past their deadline, refill spares, start queued jobs;
