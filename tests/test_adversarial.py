@@ -13,6 +13,7 @@ import torch
 
 from atlas_quiz.cards import load_deck
 from atlas_quiz.grading import Engine
+from atlas_quiz.grading.runner import MAX_RESULT_BYTES, handle
 from atlas_quiz.grading.sandbox import UID_BASE
 from atlas_quiz.grading.wire import decode, encode
 
@@ -226,3 +227,92 @@ def test_a_child_cannot_read_or_signal_another_running_child(strict):
     assert seen >= 3  # bubblewrap's init, the zygote, and other children (the victim, spares)
     assert (stolen, signalled) == (0, 0)
     assert values["victim"].tolist() == [42.0] * 4
+
+
+# A tree no recursive walk can remove: deeper than Python's recursion limit, longer than
+# PATH_MAX as one path, with a locked folder half-way down, plus thousands of files.
+DEEP_TREE = textwrap.dedent("""\
+    import os
+    os.chdir(os.environ['TMPDIR'])  # the child's own temp dir; once per child, not per trial
+    if not os.path.exists('f0'):
+        for i in range(3000):
+            open(f'f{i}', 'w').close()
+        for _ in range(1500):
+            os.mkdir('d' * 40)
+            os.chdir('d' * 40)
+            open('f', 'w').close()
+        os.chmod('.', 0o500)
+        for _ in range(750):
+            os.chdir('..')
+        os.chmod('d' * 40, 0)
+    """)
+
+
+@pytest.mark.sandbox
+def test_a_deep_tree_of_folders_in_every_uids_temp_dir_breaks_no_later_child(strict, card):
+    runner = strict.runner
+    restarts, pool = runner.restarts, 2 * runner.jobs
+    assert strict.grade(card, DEEP_TREE + "return x.relu()").correct
+    attacked: set[int] = set()
+    for _ in range(8 * pool):  # children take the uids in turn: leave the tree in each of them
+        attacked.add(int(_run_value(runner, DEEP_TREE + "return torch.tensor(os.getuid())")))
+        if len(attacked) == pool:
+            break
+    assert len(attacked) == pool
+    for seed in range(2 * pool):
+        assert strict.grade(card, HONEST, seed=seed).correct
+    found = [_run_value(runner, "import os\nreturn torch.tensor([os.getuid(), len(os.listdir('.'))])")
+             for _ in range(2 * pool)]
+    assert {int(uid) for uid, _ in found} == attacked  # every uid's temp dir was seen again...
+    assert all(int(entries) == 0 for _, entries in found)  # ...and it was empty
+    assert runner.restarts == restarts
+
+
+def _forged_frame(header_pad: int, payload: int) -> str:
+    """An answer that writes its own response frame to the grader's channel, then answers."""
+    return textwrap.dedent(f"""\
+        import os, stat, struct
+        head = b'{{"ok": true, "trials": [], "pad": "' + b'x' * {header_pad} + b'"}}'
+        frame = struct.pack('>I', len(head)) + head + struct.pack('>Q', {payload}) + bytes({payload})
+        for fd in range(3, 64):  # the channel: a socket (strict) or the reply pipe (own)
+            try:
+                mode = os.fstat(fd).st_mode
+                if stat.S_ISSOCK(mode) or stat.S_ISFIFO(mode):
+                    view = memoryview(frame)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    break
+            except OSError:
+                continue
+        return x.relu()""")
+
+
+# Under the size caps framing applies by default (256 MB, 4 MB), over what an honest runner
+# sends for a card of four trials: the tensor bytes cap, or four trials' worth of text.
+FORGED = {"payload": _forged_frame(0, MAX_RESULT_BYTES + (1 << 20)),
+          "header": _forged_frame(3 << 20, 0)}
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("part", sorted(FORGED))
+def test_strict_mode_refuses_a_forged_oversize_response(strict, card, part):
+    result = _contained(strict, card, FORGED[part])
+    assert result.verdict == "error" and "larger than" in result.feedback, result.feedback
+
+
+@pytest.mark.parametrize("part", sorted(FORGED))
+def test_own_mode_refuses_a_forged_oversize_response(own, card, part):
+    result = _contained(own, card, FORGED[part])
+    assert result.verdict == "error" and "larger than" in result.feedback, result.feedback
+
+
+def test_the_results_of_all_trials_together_stay_under_the_cap():
+    chunks: list[bytes] = []
+    arg = encode(torch.zeros(1), chunks)
+    n = (MAX_RESULT_BYTES // 4) // 4 + 1  # float32 elements: a bit over a quarter of the cap
+    header = {"op": "run", "kind": "expr", "code": f"torch.zeros({n})", "argnames": ["x"],
+              "trials": [{"args": [arg]} for _ in range(4)]}
+    response, payload = handle(header, b"".join(chunks) * 4)
+    assert [t["status"] for t in response["trials"]] == ["ok", "ok", "ok", "error"]
+    assert "larger than" in response["trials"][3]["error"]
+    assert len(payload) <= MAX_RESULT_BYTES

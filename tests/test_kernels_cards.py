@@ -274,3 +274,35 @@ def test_a_nan_from_the_padding_is_explained_but_an_overflow_is_not(engine):
              for r in card.reject}
     assert any(why.startswith("the load has no mask") and hint for why, hint in hints.items())
     assert not any("overflows" in why and hint for why, hint in hints.items())
+
+
+def test_an_own_mode_worker_leaves_no_temp_folder_behind(tmp_path, monkeypatch):
+    import tempfile
+
+    from atlas_quiz.grading import Engine
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the temp dir of this process and its workers
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    card = CARDS["kernel.softmax_row"]
+    with Engine("own", "cpu", timeout=10.0) as engine:
+        assert engine.grade(card, card.reference, seed=0).correct
+        assert any(p.suffix == ".py" for p in tmp_path.rglob("*"))  # the kernel's file is here
+        engine.runner.restart()  # as after a timeout or a tainted answer: the worker is killed
+        assert engine.grade(card, card.reference, seed=1).correct
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_whose_engine_was_killed_removes_its_own_temp_folder(tmp_path):
+    import time
+
+    script = ("import os, signal\nfrom atlas_quiz.grading import Engine\n"
+              "engine = Engine('own', 'cpu')\nprint(engine.start()['pid'], flush=True)\n"
+              "os.kill(os.getpid(), signal.SIGKILL)\n")
+    run = subprocess.run([sys.executable, "-c", script], env={**os.environ, "TMPDIR": str(tmp_path)},
+                         capture_output=True, text=True, timeout=180)
+    assert run.returncode == -9, run.stderr
+    worker = int(run.stdout.split()[0])
+    deadline = time.monotonic() + 60
+    while os.path.exists(f"/proc/{worker}") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the worker sees its input close and leaves
+    assert list(tmp_path.iterdir()) == []

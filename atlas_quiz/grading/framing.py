@@ -15,7 +15,7 @@ import struct
 import time
 from typing import Any
 
-__all__ = ["FrameError", "MAX_HEADER", "MAX_PAYLOAD", "recv", "send"]
+__all__ = ["FrameError", "FrameTooLarge", "MAX_HEADER", "MAX_PAYLOAD", "recv", "send"]
 
 MAX_HEADER = 4 << 20
 MAX_PAYLOAD = 256 << 20
@@ -23,6 +23,10 @@ MAX_PAYLOAD = 256 << 20
 
 class FrameError(Exception):
     """The peer closed the channel, sent a malformed frame, exceeded a cap, or timed out."""
+
+
+class FrameTooLarge(FrameError):
+    """The peer announced a header or payload over the reader's cap (nothing of it was read)."""
 
 
 def send(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
@@ -66,7 +70,7 @@ def recv(fd: int, *, deadline: float | None = None, max_header: int = MAX_HEADER
     """Read one message; ``deadline`` is a ``time.monotonic()`` value (``TimeoutError`` past it)."""
     (n_head,) = struct.unpack(">I", _read_exact(fd, 4, deadline))
     if n_head > max_header:
-        raise FrameError(f"header of {n_head} bytes exceeds the cap of {max_header}")
+        raise FrameTooLarge(f"header of {n_head} bytes exceeds the cap of {max_header}")
     try:
         header = json.loads(_read_exact(fd, n_head, deadline))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -75,6 +79,6 @@ def recv(fd: int, *, deadline: float | None = None, max_header: int = MAX_HEADER
         raise FrameError("malformed header: not an object")
     (n_payload,) = struct.unpack(">Q", _read_exact(fd, 8, deadline))
     if n_payload > max_payload:
-        raise FrameError(f"payload of {n_payload} bytes exceeds the cap of {max_payload}")
+        raise FrameTooLarge(f"payload of {n_payload} bytes exceeds the cap of {max_payload}")
     payload = _read_exact(fd, n_payload, deadline) if n_payload else b""
     return header, payload

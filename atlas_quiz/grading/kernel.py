@@ -6,8 +6,12 @@ turns a request's ``signature`` + ``code`` into a real kernel and returns
 ``f(*args)``, which runs the card's launcher with that kernel in scope.
 
 Why a file: Triton reads a kernel's source with ``inspect.getsource``, so the
-module is written to a private temporary folder and loaded from there. Errors
-raised inside the body are reported at the body's own line numbers.
+module is written to a file of its own in ``tempfile.gettempdir()`` and loaded
+from there; the last answer's file is removed when the next is written. Errors
+raised inside the body are reported at the body's own line numbers. No exit
+hook removes the last file (a worker is killed with SIGKILL): the temp dir does.
+The ``own`` worker's is private to it and removed with it (worker.py), a
+sandboxed child's is emptied by the zygote (zygote.py).
 
 On the CPU the kernel runs under Triton's interpreter (``TRITON_INTERPRET=1``,
 chosen here before Triton is imported); on a GPU it is compiled. Either way a
@@ -23,11 +27,9 @@ The launcher sees the card's names plus ``torch``, ``F``, ``nn``, ``math``,
 from __future__ import annotations
 
 import ast
-import atexit
 import importlib.util
 import itertools
 import os
-import shutil
 import sys
 import tempfile
 import textwrap
@@ -58,7 +60,6 @@ __all__ = [
 
 LAUNCHER_FILE = "<launcher>"
 _counter = itertools.count()
-_workdir: Path | None = None
 _previous: Path | None = None
 
 
@@ -88,15 +89,6 @@ def prepare(device: str) -> None:
     select_interpreter(device)
     import triton  # noqa: F401
     import triton.language  # noqa: F401
-
-
-def _private_dir() -> Path:
-    """One private folder per process for the kernels' source files, removed at exit."""
-    global _workdir
-    if _workdir is None:
-        _workdir = Path(tempfile.mkdtemp(prefix=f"atlas-kernels-{os.getpid()}-"))
-        atexit.register(shutil.rmtree, _workdir, True)
-    return _workdir
 
 
 @dataclass
@@ -138,7 +130,7 @@ def _signature(signature: str) -> tuple[str, str, int]:
 
 
 def load_kernel(signature: str, body: str) -> LoadedKernel:
-    """Write ``@triton.jit`` + signature + body to a private file and load the kernel from it.
+    """Write ``@triton.jit`` + signature + body to a file of its own and load the kernel from it.
 
     Raises :class:`AnswerSyntaxError` (at the body's line) when the body is not valid Python.
     """
@@ -156,8 +148,10 @@ def load_kernel(signature: str, body: str) -> LoadedKernel:
         line = (exc.lineno or body_start) - body_start + 1
         raise AnswerSyntaxError(f"SyntaxError: {exc.msg}", line if line >= 1 else None) from None
     index = next(_counter)
-    path = _private_dir() / f"kernel_{index}.py"
-    path.write_text(source, encoding="utf-8")
+    fd, file_name = tempfile.mkstemp(prefix="atlas-kernel-", suffix=".py")  # new name: no stale cache
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(source)
+    path = Path(file_name)
     if _previous is not None:  # the last answer is done with its file: keep one at a time
         _previous.unlink(missing_ok=True)
     _previous = path

@@ -17,6 +17,7 @@ import io
 import math
 import os
 import resource
+import shutil
 import sys
 import threading
 from typing import Any
@@ -28,11 +29,9 @@ import torch.nn.functional as F
 from . import framing
 from .program import AnswerSyntaxError, compile_answer, describe_error
 from .wire import decode, digest, encode
+from .worker import MAX_RESULT_BYTES, MAX_STDOUT_CHARS
 
 __all__ = ["MAX_RESULT_BYTES", "handle", "main", "serve"]
-
-MAX_RESULT_BYTES = 64 << 20
-_MAX_STDOUT = 2000
 
 
 class _CappedText(io.TextIOBase):
@@ -48,7 +47,7 @@ class _CappedText(io.TextIOBase):
 
     def write(self, s: str) -> int:
         s = str(s)
-        room = _MAX_STDOUT - self.size
+        room = MAX_STDOUT_CHARS - self.size
         if room > 0:
             self.parts.append(s[:room])
             self.size += min(len(s), room)
@@ -80,6 +79,7 @@ def handle(header: dict[str, Any], payload: bytes, device: str = "cpu") -> tuple
         return {"ok": True, "compile_error": message, "line": line}, b""
     argnames = header["argnames"]
     offset = 0
+    sent = 0  # result bytes so far: the grader reads at most MAX_RESULT_BYTES for all trials
     results: list[dict[str, Any]] = []
     chunks: list[bytes] = []
     for trial in header["trials"]:
@@ -98,9 +98,12 @@ def handle(header: dict[str, Any], payload: bytes, device: str = "cpu") -> tuple
                 value = fn(*args)
             first = len(chunks)
             desc = encode(value, chunks)
-            if sum(len(c) for c in chunks[first:]) > MAX_RESULT_BYTES:
+            size = sum(len(c) for c in chunks[first:])
+            if sent + size > MAX_RESULT_BYTES:
                 del chunks[first:]
-                raise MemoryError(f"the result is larger than {MAX_RESULT_BYTES >> 20} MB")
+                raise MemoryError(f"the result is larger than {MAX_RESULT_BYTES >> 20} MB "
+                                  f"(all trials together)")
+            sent += size
             digests = {name: digest(a) for name, a in zip(argnames, args) if isinstance(a, torch.Tensor)}
             results.append({"status": "ok", "value": desc, "digests": digests, "stdout": out.text()})
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are the answer's too
@@ -180,6 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="atlas-quiz answer worker (own mode)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--memory-mb", type=int, default=0)
+    parser.add_argument("--tmp-dir", help="this worker's own temp dir, removed when the engine goes")
     args = parser.parse_args(argv)
     fd_in, fd_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
@@ -203,6 +207,8 @@ def main(argv: list[str] | None = None) -> None:
             limit = current + (args.memory_mb << 20)
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     serve(fd_in, fd_out, args.device)
+    if args.tmp_dir:  # the engine closed the channel or died: it cannot remove the dir now
+        shutil.rmtree(args.tmp_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

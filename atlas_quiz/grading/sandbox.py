@@ -35,7 +35,15 @@ from typing import Any
 from . import framing
 from .bwrap import UID_BASE, bwrap_args, hidden_paths, judge_checks
 from .confine import SETUP_FAILED
-from .worker import AnswerCrashed, AnswerTimeout, RunnerUnavailable, child_env, describe_exit
+from .worker import (
+    AnswerCrashed,
+    AnswerTimeout,
+    RunnerUnavailable,
+    child_env,
+    describe_exit,
+    response_caps,
+    too_large,
+)
 
 __all__ = ["CUDA_START_S", "UID_BASE", "StrictRunner", "StrictSession", "bwrap_args", "judge_checks"]
 
@@ -191,13 +199,19 @@ class StrictRunner:
 
     def exchange(self, channel: socket.socket, job: int, header: dict[str, Any], payload: bytes,
                  timeout: float) -> tuple[dict[str, Any], bytes]:
-        """One request and its response over a child's channel; timeouts and crashes raise."""
+        """One request and its response over a child's channel; timeouts and crashes raise, and so
+        does a response over :func:`~.worker.response_caps` (the answer wrote a frame itself)."""
+        max_header, max_payload = response_caps(header)
         try:
             framing.send(channel.fileno(), header, payload)
-            return framing.recv(channel.fileno(), deadline=time.monotonic() + timeout)
+            return framing.recv(channel.fileno(), deadline=time.monotonic() + timeout,
+                                max_header=max_header, max_payload=max_payload)
         except TimeoutError:
             self.kill(job)
             raise AnswerTimeout(f"the answer ran longer than {timeout:g} s") from None
+        except framing.FrameTooLarge:
+            self.kill(job)  # it may still be writing; the caller drops the channel
+            raise too_large(header) from None
         except (framing.FrameError, ConnectionError):
             status = self._exit_status(job)
             if status == SETUP_FAILED:

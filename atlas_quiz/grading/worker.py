@@ -3,24 +3,37 @@
 A hang is killed at the time limit, a crash (segfault, ``os._exit``) is seen as
 a closed channel; either way the worker is replaced and the caller gets an
 :class:`AnswerTimeout` or :class:`AnswerCrashed`, never a dead engine.
+
+The caps on what an answer sends back live here too, on the grader's side: the
+runner applies them to honest output, but an answer shares its process and can
+write a frame of its own, so the grader reads no more than :func:`response_caps`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from . import framing
 
-__all__ = ["AnswerCrashed", "AnswerTimeout", "OwnRunner", "RunnerUnavailable", "child_env"]
+__all__ = ["MAX_RESULT_BYTES", "MAX_STDOUT_CHARS", "AnswerCrashed", "AnswerTimeout", "AnswerTooLarge",
+           "OwnRunner", "RunnerUnavailable", "child_env", "response_caps", "too_large"]
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+MAX_RESULT_BYTES = 64 << 20  # the tensor bytes of one request's results, all trials together
+MAX_STDOUT_CHARS = 2000  # what one trial's printing keeps
+# JSON text per trial: the printed text (at most 12 bytes a character once escaped), the error
+# line, digests and the value's description, with room to spare; plus the response's own keys.
+_HEADER_PER_TRIAL = 256 << 10
+_HEADER_BASE = 64 << 10
 
 
 class AnswerTimeout(Exception):
@@ -31,8 +44,27 @@ class AnswerCrashed(Exception):
     """The process running the answer died (a segfault, ``os._exit``, the memory limit)."""
 
 
+class AnswerTooLarge(AnswerCrashed):
+    """The answer's process sent more than an honest runner can (it wrote a frame of its own)."""
+
+
 class RunnerUnavailable(RuntimeError):
     """The runner cannot start (strict mode says why: no sandbox, no bubblewrap, ...)."""
+
+
+def response_caps(header: dict[str, Any]) -> tuple[int, int]:
+    """``(max_header, max_payload)`` for the response to ``header``: what an honest runner can
+    send for its number of trials, so that a forged frame cannot make the grader read more."""
+    trials = len(header.get("trials") or ())
+    return _HEADER_BASE + trials * _HEADER_PER_TRIAL, MAX_RESULT_BYTES
+
+
+def too_large(header: dict[str, Any]) -> AnswerTooLarge:
+    """The error for a response over :func:`response_caps`, in the learner's words."""
+    max_header, max_payload = response_caps(header)
+    return AnswerTooLarge(f"the answer's output is larger than the grader accepts "
+                          f"({max_payload >> 20} MB of tensors and {max_header >> 10} kB of text "
+                          f"for {len(header.get('trials') or ())} trials)")
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -70,16 +102,30 @@ class OwnRunner:
         self.restarts = 0
         self.info: dict[str, Any] = {}
         self._proc: subprocess.Popen | None = None
+        self._tmp: str | None = None
         self._ready = False
         self._spawn()
 
     def _spawn(self) -> None:
+        # A temp dir per worker (kernel sources, Triton's and torch's caches), removed by whoever
+        # outlives the other: we, after a SIGKILL or an os._exit; the worker, if we die first.
+        self._tmp = tempfile.mkdtemp(prefix="atlas-quiz-worker-")
         cmd = [self.python, "-m", "atlas_quiz.grading.runner", "--device", self.device,
-               "--memory-mb", str(self.memory_mb)]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, env=child_env(self.env),
-                                      start_new_session=True)
+               "--memory-mb", str(self.memory_mb), "--tmp-dir", self._tmp]
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL,
+                                          env=child_env({**(self.env or {}), "TMPDIR": self._tmp}),
+                                          start_new_session=True)
+        except BaseException:
+            self._remove_tmp()
+            raise
         self._ready = False
+
+    def _remove_tmp(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     def _kill(self) -> None:
         proc = self._proc
@@ -93,6 +139,7 @@ class OwnRunner:
             if stream:
                 stream.close()
         self._proc = None
+        self._remove_tmp()
 
     def restart(self) -> None:
         """Replace the worker with a fresh one (it imports torch in the background)."""
@@ -115,18 +162,23 @@ class OwnRunner:
         return self.info
 
     def run(self, header: dict[str, Any], payload: bytes, timeout: float) -> tuple[dict[str, Any], bytes]:
-        """Send one request; raise :class:`AnswerTimeout` or :class:`AnswerCrashed` on failure."""
+        """Send one request; raise :class:`AnswerTimeout` or :class:`AnswerCrashed` on failure
+        (:class:`AnswerTooLarge` for a response over :func:`response_caps`)."""
         if self._proc is None:
             self._spawn()
         self.wait_ready()
         assert self._proc is not None and self._proc.stdin and self._proc.stdout
+        max_header, max_payload = response_caps(header)
         try:
             framing.send(self._proc.stdin.fileno(), header, payload)
-            response, data = framing.recv(self._proc.stdout.fileno(),
-                                          deadline=time.monotonic() + timeout)
+            response, data = framing.recv(self._proc.stdout.fileno(), deadline=time.monotonic() + timeout,
+                                          max_header=max_header, max_payload=max_payload)
         except TimeoutError:
             self.restart()
             raise AnswerTimeout(f"the answer ran longer than {timeout:g} s") from None
+        except framing.FrameTooLarge:
+            self.restart()  # the rest of that frame is still in the pipe
+            raise too_large(header) from None
         except framing.FrameError:
             try:
                 code = self._proc.wait(timeout=2)
