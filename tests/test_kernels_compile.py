@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -210,8 +211,9 @@ def compiled(tmp_path_factory) -> dict[str, str]:
 def _compile_in_child() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
-    proc = subprocess.run([sys.executable, __file__], capture_output=True, text=True, env=env,
-                          timeout=900)
+    with tempfile.TemporaryDirectory(prefix="atlas-compile-") as tmp:  # the kernels' source files
+        proc = subprocess.run([sys.executable, __file__], capture_output=True, text=True,
+                              env={**env, "TMPDIR": tmp}, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
