@@ -42,6 +42,7 @@ class TensorLiteral:
 
 
 def _strip_printed(text: str) -> str:
+    text = re.sub(r"^>>>\s*", "", text.strip().strip("`").strip())  # pasted from a session or markdown
     text = re.sub(r",\s*grad_fn=<\w+>", "", text)
     text = re.sub(r",\s*device='[^']*'", "", text)
     return text.strip()
@@ -150,6 +151,16 @@ def _literal_kind(values: Any) -> str:
     return "bool" if flat and all(isinstance(v, bool) for v in flat) else "int"
 
 
+def _as_lists(v: Any) -> Any:
+    """Numbers written as a tuple, ``0, 1, 3, 6`` or ``(0, 1, 3, 6)``, read like a list when a tensor
+    is expected: the values and their shape are the same either way."""
+    if isinstance(v, tuple) and all(isinstance(x, (tuple, list, int, float)) for x in v):
+        return [_as_lists(x) for x in v]
+    if isinstance(v, list):
+        return [_as_lists(x) for x in v]
+    return v
+
+
 def _kind(t: torch.Tensor) -> str:
     return "bool" if t.dtype == torch.bool else "float" if t.is_floating_point() else "int"
 
@@ -166,7 +177,7 @@ def _compare(want: Any, got: Any) -> str | None:
         return None if want is got else ("the code raises an error" if want is ERROR
                                           else "the code does not raise; it prints a value")
     if isinstance(want, torch.Tensor):
-        values = got.values if isinstance(got, TensorLiteral) else got
+        values = got.values if isinstance(got, TensorLiteral) else _as_lists(got)
         if not isinstance(values, (list, int, float, bool)):
             return f"expected a tensor, got {type(got).__name__}"
         try:

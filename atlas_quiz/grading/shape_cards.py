@@ -12,28 +12,45 @@ from ..cards import Card
 from .program import compile_answer, describe_error, quiet
 from .result import CardError, GradeResult
 
-__all__ = ["ERROR", "expected_shape", "grade_shape_card", "is_error_answer", "parse_shape"]
+__all__ = ["ERROR", "clean_answer", "expected_shape", "grade_shape_card", "is_error_answer", "parse_shape"]
 
 ERROR = "error"
-_ERROR_WORDS = {"error", "err", "raises", "exception", "an error", "it raises", "it errors"}
+# "error", "RuntimeError", "it raises an error", "raises ValueError", "fails", ...: the head of an
+# answer that says the code fails; an explanation may follow after ":", "(", " - " or " because".
+_ERROR_HEAD = re.compile(
+    r"(?:it\s+)?(?:(?:raises|throws|errors|fails|gives|is)\s+)?(?:(?:an?|the)\s+)?"
+    r"(?:(?:torch\.)?[a-z_.]*(?:error|exception)|err|raises|throws|errors|fails)", re.IGNORECASE)
+_EXPLANATION = re.compile(r"\s*(?::|\(|\s-+\s|\s[\u2013\u2014]\s|,|\sbecause\b).*$", re.S)
+# a label a learner may write before the value: "shape: ...", "out.shape = ...", "-> ..."
+_LABEL = re.compile(r"^(?:[\w.]*\b(?:shape|size)\b\s*(?:[:=]|->|is)|->|=>|=)\s*", re.IGNORECASE)
+
+
+def clean_answer(text: str) -> str:
+    """The answer without what is not part of it: markdown backticks, a ``>>>`` prompt, and a
+    sentence's full stop or exclamation mark."""
+    s = text.strip().strip("`").strip()
+    s = re.sub(r"^>>>\s*", "", s)
+    return s.rstrip(".!").strip()
 
 
 def is_error_answer(text: str) -> bool:
-    """``error``, ``raises``, ``RuntimeError`` and the like: the learner says the code fails."""
-    s = text.strip().rstrip(".").strip()
-    return s.lower() in _ERROR_WORDS or re.fullmatch(r"(torch\.)?[A-Z]?[A-Za-z]*(Error|Exception)", s) is not None
+    """``error``, ``raises``, ``RuntimeError: ...`` and the like: the learner says the code fails
+    (perhaps with the reason, which is not graded)."""
+    head = _EXPLANATION.sub("", clean_answer(text)).strip()
+    return _ERROR_HEAD.fullmatch(head) is not None
 
 
 def parse_shape(text: str) -> tuple[int, ...] | str:
-    """Read ``(8, 16)``, ``8,16``, ``8 x 16``, ``[8, 16]``, ``torch.Size([8, 16])`` or ``error``."""
+    """Read ``(8, 16)``, ``8,16``, ``8 x 16``, ``[8, 16]``, ``torch.Size([8, 16])``,
+    ``shape: (8, 16)`` or ``error``."""
     if is_error_answer(text):
         return ERROR
-    s = text.strip().rstrip(".").strip()
+    s = _LABEL.sub("", clean_answer(text)).strip()
     s = re.sub(r"^(torch\.)?Size\s*\(\s*(.*)\s*\)$", r"\2", s, flags=re.S)
     s = s.strip()
     if s and s[0] in "([" and s[-1] in ")]":
         s = s[1:-1]
-    s = re.sub(r"\s*[x×]\s*", ",", s) if re.fullmatch(r"[\d\sx×]+", s) else s
+    s = re.sub(r"\s*[xX×*]\s*", ",", s) if re.fullmatch(r"[\d\sxX×*]+", s) else s
     s = s.strip()
     if not s:
         return ()

@@ -107,7 +107,10 @@ def _split_glued(name: str, variables: set[str]) -> list[str] | None:
     return parts if len(parts) > 1 else None
 
 
-_UNICODE = {"^": "**", "·": "*", "×": "*", "−": "-", "π": "pi", "²": "**2", "³": "**3", "√": "sqrt"}
+_UNICODE = {"^": "**", "·": "*", "×": "*", "−": "-", "π": "pi", "²": "**2", "³": "**3", "√": "sqrt",
+            "⌊": "floor(", "⌋": ")", "⌈": "ceil(", "⌉": ")"}
+# Greek names of functions, read as the function unless the card has a variable of that name
+_GREEK_FUNCTIONS = {"σ": "sigmoid"}
 
 
 def parse_formula(text: str, variables: dict[str, str]) -> sympy.Expr:
@@ -115,6 +118,9 @@ def parse_formula(text: str, variables: dict[str, str]) -> sympy.Expr:
     s = text.strip()
     for old, new in _UNICODE.items():
         s = s.replace(old, new)
+    for old, new in _GREEK_FUNCTIONS.items():
+        if old not in variables:
+            s = s.replace(old, new)
     if "=" in s:  # "H_out = ..." : grade the right-hand side
         s = s.split("=")[-1]
     if not s.strip():
