@@ -34,19 +34,23 @@ _ESCAPES = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A served quiz with tokens for alice, bob and carol; bob has saved an answer already."""
+    """A served quiz with tokens for alice, bob, carol and dave; bob has saved an answer already,
+    dave has handed in (each test stands alone: xdist may run them on different workers)."""
     root = tmp_path_factory.mktemp("lab")
     for name in ("quiz.toml", "deck.toml"):
         shutil.copyfile(sample_dir() / name, root / name)
     spec = load_spec(root / "quiz.toml")
     state = LabState(root / "quiz-lab")
     store = TokenStore.load(state.tokens_path, spec.hash)
-    tokens = store.issue(["alice", "bob", "carol"])
+    tokens = store.issue(["alice", "bob", "carol", "dave"])
     store.save()
     bob = state.login(spec, tokens["bob"])
     bob.record("relu", "BOB_SECRET_ANSWER_42 + x")
     bob.save()
     bob.close()
+    dave = state.login(spec, tokens["dave"])
+    dave.submit()
+    dave.close()
     with serving(["quiz", "serve", "quiz.toml"], root / "serve.log", cwd=root) as port:
         yield {"root": root, "spec": spec, "state": state, "tokens": tokens, "port": port}
 
@@ -125,7 +129,7 @@ def test_a_student_logs_in_answers_and_hands_in_without_seeing_any_reference(lab
 
 def test_a_token_hands_in_once(lab):
     browser = Browser(lab["port"])
-    asyncio.run(browser.run([("wait", "personal token"), lab["tokens"]["alice"], ENTER,
+    asyncio.run(browser.run([("wait", "personal token"), lab["tokens"]["dave"], ENTER,
                              ("wait", "already been used")]))
     browser = Browser(lab["port"])
     asyncio.run(browser.run([("wait", "personal token"), "AAAA-BBBB-CCCC-DDDD", ENTER,
