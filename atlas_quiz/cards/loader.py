@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from .answers import AnswerSyntaxError, check_kernel_body, check_syntax
 from .generators import GeneratorError, parse_dim_rule, parse_generator
 from .latex import latex_problem
 from .model import KINDS, Card, Deck, Reject
-from .params import fill_params
+from .params import fill_params, placeholders
 from .schema import (
     COMMON_REQUIRED,
     FIELD_TYPES,
@@ -153,6 +154,9 @@ def _load_one(path: Path) -> tuple[Deck | None, list[Problem], list[tuple[str, i
     if not isinstance(raw_cards, list):
         problems.append(Problem(file, "cards must be written as [[card]] entries"))
         raw_cards = []
+    elif not raw_cards:  # an empty or cut-short file would otherwise build as an empty deck
+        what = "the file is empty" if not text.strip() else "no cards"
+        problems.append(Problem(file, f"{what}: expected a [deck] table and [[card]] entries"))
     lines = _Lines(text)
     cards: list[Card] = []
     ids: list[tuple[str, int | None]] = []
@@ -194,16 +198,23 @@ def _card(raw: Any, deck: str, file: str, index: int,
         return None, problems
     for name in KIND_REQUIRED[kind]:
         if name not in raw:
-            bad(None, f"missing field {name!r} (a {kind} card needs {', '.join(KIND_REQUIRED[kind])})")
+            bad(None, f"missing field {name!r} ({_article(kind)} {kind} card needs "
+                      f"{', '.join(KIND_REQUIRED[kind])})")
     allowed = allowed_fields(kind)
     for name in raw:
         if name not in allowed:
-            bad(name, f"unknown field {name!r} for a {kind} card")
+            bad(name, f"unknown field {name!r} for {_article(kind)} {kind} card{_did_you_mean(name, allowed)}")
     for name, value in raw.items():
         if name in allowed:
             message = _type_problem(FIELD_TYPES[name], value)
             if message:
                 bad(name, message)
+    if isinstance(raw.get("params"), dict):  # say which range is wrong, not only that one is
+        for name, pair in raw["params"].items():
+            if isinstance(pair, list) and len(pair) == 2 and all(type(y) is int for y in pair) \
+                    and pair[0] > pair[1]:
+                bad(f"params.{name}", f"{name} = {pair}: the low end {pair[0]} is above the high end "
+                                      f"{pair[1]}; write [{pair[1]}, {pair[0]}]")
     if problems:
         return None, problems
     for fld, message in _content_problems(raw, kind):
@@ -211,6 +222,16 @@ def _card(raw: Any, deck: str, file: str, index: int,
     if problems:
         return None, problems
     return _build(raw, deck), problems
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def _did_you_mean(name: str, allowed: set[str]) -> str:
+    """A close allowed field name, so a typo such as ``refernce`` names its fix."""
+    close = difflib.get_close_matches(name, sorted(allowed), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _type_problem(expected: str, value: Any) -> str | None:
@@ -234,8 +255,8 @@ def _type_problem(expected: str, value: Any) -> str | None:
             "a table of numbers, booleans or strings"),
         "table[dim]": (lambda v: isinstance(v, dict), "a table of dimension rules"),
         "table[range]": (lambda v: isinstance(v, dict) and all(
-            isinstance(x, list) and len(x) == 2 and all(type(y) is int for y in x) and x[0] <= x[1]
-            for x in v.values()), "a table of [low, high] integer ranges, low <= high"),
+            isinstance(x, list) and len(x) == 2 and all(type(y) is int for y in x)
+            for x in v.values()), "a table of [low, high] integer ranges"),
         "positive": (lambda v: is_num(v) and v > 0, "a positive number"),
         "int": (lambda v: type(v) is int and 1 <= v <= 32, "an integer from 1 to 32"),
         "bool": (lambda v: isinstance(v, bool), "true or false"),
@@ -255,14 +276,7 @@ def _content_problems(raw: dict[str, Any], kind: str) -> list[tuple[str, str]]:
     if kind in ("expr", "kernel"):
         out.extend(_syntax_problems(raw))
     if kind in ("shape", "output"):
-        try:
-            compile(fill_params(raw["code"], {k: v[0] for k, v in raw.get("params", {}).items()}),
-                    "<code>", "exec")
-        except SyntaxError as exc:
-            out.append(("code", f"SyntaxError on line {exc.lineno}: {exc.msg}"))
-        for name in raw.get("params", {}):
-            if not is_identifier(name):
-                out.append((f"params.{name}", f"{name!r} cannot be a parameter name"))
+        out.extend(_code_problems(raw, kind))
     if kind == "symbolic":
         for name, domain in raw["variables"].items():
             if not is_identifier(name):
@@ -270,6 +284,48 @@ def _content_problems(raw: dict[str, Any], kind: str) -> list[tuple[str, str]]:
             if domain not in VARIABLE_DOMAINS:
                 out.append((f"variables.{name}",
                             f"unknown domain {domain!r}; expected one of {', '.join(VARIABLE_DOMAINS)}"))
+    return out
+
+
+def _code_problems(raw: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    """A shape or output card's code, parameters and placeholders.
+
+    The code is graded by the value of its last line, so a last line that is an
+    assignment would only fail later, in ``deck check``, as a confusing verdict.
+    """
+    params: dict[str, list[int]] = raw.get("params", {})
+    out = [(f"params.{name}", f"{name!r} cannot be a parameter name")
+           for name in params if not is_identifier(name)]
+    out += _placeholder_problems(raw, set(params))
+    code = fill_params(raw["code"], {k: v[0] for k, v in params.items()})
+    try:
+        compile(code, "<code>", "exec")
+    except SyntaxError as exc:
+        return [*out, ("code", f"SyntaxError on line {exc.lineno}: {exc.msg}")]
+    try:
+        check_syntax(code)
+    except AnswerSyntaxError as exc:
+        asked = "shape" if kind == "shape" else "printed value"
+        out.append(("code", f"line {exc.line} of the code: it must end in the expression whose {asked} "
+                            "is asked, e.g. a last line `y` after `y = ...`"))
+    return out
+
+
+def _placeholder_problems(raw: dict[str, Any], params: set[str]) -> list[tuple[str, str]]:
+    """``{Q}`` placeholders over names that are not parameters: left as typed, they would
+    show the learner a literal ``{Q}`` (or run as a set in the code)."""
+    texts = [("code", raw["code"]), ("prompt", raw["prompt"]), ("prompt_zh", raw.get("prompt_zh", ""))]
+    texts += [(f"accept[{i}]", a) for i, a in enumerate(raw.get("accept", []))]
+    texts += [(f"reject[{i}]", r if isinstance(r, str) else r["answer"])
+              for i, r in enumerate(raw.get("reject", []))]
+    known = ", ".join(sorted(params)) or "none: add params = { NAME = [low, high] }"
+    out: list[tuple[str, str]] = []
+    for fld, text in texts:
+        for placeholder, names in placeholders(text):
+            unknown = sorted(set(names) - params)
+            if unknown:
+                out.append((fld, f"placeholder {placeholder} uses {', '.join(unknown)}, which is not "
+                                 f"a parameter (params: {known})"))
     return out
 
 

@@ -6,10 +6,10 @@ import ast
 import random
 import re
 
-from .generators import GeneratorError, dim_expr
+from .generators import DimExpr, GeneratorError, dim_expr
 from .model import Card, Reject
 
-__all__ = ["draw_params", "fill_params", "instantiate"]
+__all__ = ["draw_params", "fill_params", "instantiate", "placeholders"]
 
 _PLACEHOLDER = re.compile(r"\{([^{}\n]+)\}")
 
@@ -20,15 +20,28 @@ def draw_params(card: Card, seed: int) -> dict[str, int]:
     return {name: rng.randint(low, high) for name, (low, high) in card.params.items()}
 
 
-def _value(inner: str, values: dict[str, int]) -> str | None:
-    """``B`` or integer arithmetic over parameters (``B+1``, ``2*C``, ``(H-k)//s + 1``), else None."""
+def _arithmetic(inner: str) -> DimExpr | None:
+    """``B`` or integer arithmetic over names (``B+1``, ``2*C``, ``(H-k)//s + 1``), else None."""
     try:
         expr = dim_expr(ast.parse(inner.strip(), mode="eval").body, inner)
     except (SyntaxError, GeneratorError):
         return None
-    if not expr.symbols or expr.minimum is not None or not set(expr.symbols) <= set(values):
+    return expr if expr.symbols and expr.minimum is None else None
+
+
+def _value(inner: str, values: dict[str, int]) -> str | None:
+    """The placeholder's value when every name in it is a drawn parameter, else None."""
+    expr = _arithmetic(inner)
+    if expr is None or not set(expr.symbols) <= set(values):
         return None
     return str(expr.evaluate(values))
+
+
+def placeholders(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each ``{...}`` that reads as integer arithmetic over names, with those names: what
+    ``fill_params`` would fill in, so a deck can be checked for names that are no parameter."""
+    exprs = ((m.group(0), _arithmetic(m.group(1))) for m in _PLACEHOLDER.finditer(text))
+    return [(text, tuple(expr.symbols)) for text, expr in exprs if expr is not None]
 
 
 def fill_params(text: str, values: dict[str, int]) -> str:

@@ -1,0 +1,77 @@
+"""Mistakes a deck author makes: each is refused when the deck loads, naming the card and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from atlas_quiz.cards import DeckError, load_decks
+
+HEAD = '[deck]\nname = "Mine"\nname_zh = "我的"\n'
+
+SHAPE = """
+[[card]]
+id = "mine.gn"
+kind = "shape"
+title = "GroupNorm keeps the shape"
+title_zh = "GroupNorm 不改变形状"
+source = "week 4"
+prompt = "What is the shape of y?"
+params = { B = [1, 8], G = [2, 4] }
+code = '''
+x = torch.randn({B}, {G} * 4, 5)
+y = nn.GroupNorm({G}, {G} * 4)(x)
+y
+'''
+accept = ["({B}, {G*4}, 5)"]
+"""
+
+
+def problems(tmp_path, text: str, name: str = "mine.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DeckError) as info:
+        load_decks([path])
+    return info.value.problems
+
+
+def test_the_sample_shape_card_loads(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(HEAD + SHAPE, encoding="utf-8")
+    (deck,) = load_decks([path])
+    assert deck.cards[0].params == {"B": (1, 8), "G": (2, 4)}
+
+
+def test_shape_code_ending_in_an_assignment_is_refused_at_load(tmp_path):
+    (p,) = problems(tmp_path, HEAD + SHAPE.replace("(x)\ny\n'''", "(x)\n'''"))
+    assert p.card == "mine.gn" and p.field == "code" and p.line
+    assert "line 2 of the code" in p.message and "must end in the expression" in p.message
+
+
+def test_placeholder_that_names_no_parameter_is_refused(tmp_path):
+    (p,) = problems(tmp_path, HEAD + SHAPE.replace("{G} * 4, 5)", "{G} * 4, {Q})"))
+    assert p.field == "code" and "{Q}" in p.message and "B, G" in p.message
+
+
+def test_placeholder_on_a_card_without_params_says_how_to_add_them(tmp_path):
+    text = HEAD + SHAPE.replace("params = { B = [1, 8], G = [2, 4] }\n", "")
+    found = problems(tmp_path, text)
+    assert {p.field for p in found} == {"code", "accept[0]"}
+    assert all("params = {" in p.message for p in found)
+
+
+def test_param_range_low_above_high_names_the_parameter(tmp_path):
+    (p,) = problems(tmp_path, HEAD + SHAPE.replace("G = [2, 4]", "G = [4, 2]"))
+    assert p.field == "params.G" and "write [2, 4]" in p.message
+
+
+def test_field_typo_suggests_the_field(tmp_path):
+    found = problems(tmp_path, HEAD + SHAPE.replace("code = '''", "cod = '''"))
+    typo = [p for p in found if p.field == "cod"]
+    assert typo and "did you mean 'code'?" in typo[0].message
+
+
+@pytest.mark.parametrize("text, expected", [("", "the file is empty"), (HEAD, "no cards"),
+                                            ("\n# only a comment\n", "no cards")])
+def test_a_file_without_cards_is_a_problem_not_an_empty_deck(tmp_path, text, expected):
+    (p,) = problems(tmp_path, text)
+    assert p.file.endswith("mine.toml") and expected in p.message
