@@ -82,3 +82,17 @@ def test_sigma_is_the_sigmoid_unless_the_card_names_a_variable_sigma():
     assert parse_formula("σ(x)(1 - σ(x))", x) == parse_formula("sigmoid(x)*(1 - sigmoid(x))", x)
     with_sigma = {"x": "real", "σ": "positive"}
     assert parse_formula("σ*x", with_sigma) == parse_formula("x*σ", with_sigma)
+
+
+@pytest.mark.parametrize("text", ["    e = (x - x.amax(-1, keepdim=True)).exp()\n    return e / e.sum(-1, keepdim=True)",
+                                  "\treturn x.softmax(-1)", "    x.softmax(-1)"])
+def test_a_body_copied_with_its_function_indent_is_graded(engine, text):
+    softmax = card(kind="expr", inputs={"x": "randn(B, n)"}, reference="torch.softmax(x, -1)")
+    assert engine.grade(softmax, text).correct
+
+
+def test_a_body_indented_unevenly_is_still_a_syntax_error():
+    from atlas_quiz.cards import AnswerSyntaxError, check_syntax
+
+    with pytest.raises(AnswerSyntaxError, match="indent"):
+        check_syntax("    y = x * 2\n  return y")

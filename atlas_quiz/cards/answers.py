@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import builtins
 import symtable
+import textwrap
 from dataclasses import dataclass
 
 __all__ = ["AnswerSyntaxError", "FUNCTION_NAME", "answer_function", "check_kernel_body", "check_syntax"]
@@ -38,7 +39,8 @@ def _body(text: str) -> list[ast.stmt]:
 
 
 def _parse_body(text: str) -> list[ast.stmt]:
-    src = text.strip("\n")
+    # a body copied out of a function keeps its indent: every line indented alike is no error
+    src = textwrap.dedent(text.strip("\n"))
     if not src.strip():
         raise AnswerSyntaxError("the answer is empty")
     if len(src) > MAX_ANSWER_CHARS:
