@@ -75,3 +75,45 @@ def test_field_typo_suggests_the_field(tmp_path):
 def test_a_file_without_cards_is_a_problem_not_an_empty_deck(tmp_path, text, expected):
     (p,) = problems(tmp_path, text)
     assert p.file.endswith("mine.toml") and expected in p.message
+
+
+def run(*args):
+    from click.testing import CliRunner
+
+    from atlas_quiz.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_deck_check_refuses_an_id_a_builtin_card_has(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(HEAD + SHAPE.replace('id = "mine.gn"', 'id = "norm.rmsnorm"'), encoding="utf-8")
+    result = run("deck", "check", path, "--no-proofs")
+    assert result.exit_code == 1
+    assert "mine.toml" in result.output and "'norm.rmsnorm'" in result.output
+    assert "000_07_normalization.toml" in result.output
+
+
+def test_deck_build_of_a_clashing_deck_writes_nothing_even_in_a_fresh_database(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(HEAD + SHAPE.replace('id = "mine.gn"', 'id = "norm.rmsnorm"'), encoding="utf-8")
+    db = tmp_path / "fresh.db"
+    assert run("deck", "build", path, "--db", db).exit_code == 1
+    assert run("deck", "build", "--db", db).exit_code == 0  # the built-in decks still build
+
+
+def test_checking_a_builtin_deck_file_alone_is_not_a_clash_with_itself():
+    from atlas_quiz.paths import builtin_decks_dir
+
+    result = run("deck", "check", builtin_decks_dir() / "000_07_normalization.toml", "--no-proofs")
+    assert result.exit_code == 0, result.output
+
+
+def test_deck_list_shows_whole_card_ids_in_a_narrow_terminal(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    path = tmp_path / "mine.toml"
+    long_id = "mine.group_norm_keeps_the_shape_of_its_input"
+    path.write_text(HEAD + SHAPE.replace("mine.gn", long_id), encoding="utf-8")
+    db = tmp_path / "x.db"
+    assert run("deck", "build", path, "--db", db).exit_code == 0
+    assert long_id in run("deck", "list", "--cards", "--db", db).output

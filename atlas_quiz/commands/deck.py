@@ -24,13 +24,21 @@ def deck() -> None:
 
 
 def _load(paths: tuple[Path, ...], writing: bool = True):
-    """Load decks from paths (default: the built-in decks); exit 1 listing every problem."""
-    from ..cards import DeckError, load_decks
+    """Load decks from paths (default: the built-in decks); exit 1 listing every problem.
+
+    Your own decks are loaded after the built-in ones, so an id a built-in card
+    already has is a duplicate at its line here, before the database refuses it
+    (or, in a fresh database, before the built-in decks are refused later).
+    """
+    from ..cards import DeckError, deck_files, load_decks
     from ..paths import builtin_decks_dir
 
     sources = list(paths) or [builtin_decks_dir()]
+    own = {f.resolve() for f in deck_files(sources)}
+    builtin = [f for f in deck_files([builtin_decks_dir()]) if f.resolve() not in own]
     try:
-        return load_decks(sources), sources
+        decks = load_decks([*builtin, *deck_files(sources)])
+        return [d for d in decks if Path(d.path).resolve() in own], sources
     except DeckError as exc:
         err = console(stderr=True)
         tail = "; nothing was written" if writing else ""
@@ -124,7 +132,10 @@ def list_(decks: tuple[str, ...], tags: tuple[str, ...], show_cards: bool, db_pa
         echo_json([{"id": c.id, "kind": c.kind, "title": c.title, "title_zh": c.title_zh,
                     "deck": c.deck, "source": c.source, "tags": list(c.tags)} for c in cards])
         return
-    table = Table("id", "kind", "title", "标题", "source")
+    table = Table()
+    table.add_column("id", no_wrap=True)  # never cut: it is what `grade` and quiz specs take
+    for name in ("kind", "title", "标题", "source"):
+        table.add_column(name)
     for c in cards:
         table.add_row(c.id, c.kind, c.title, c.title_zh, c.source)
     console().print(table)
