@@ -6,7 +6,7 @@ A spec looks like this (see ``atlas_quiz/quiz/sample/quiz.toml``)::
     title = "Week 3: norms and losses"
     minutes = 30
     seed = "2026-w3"          # change it and every student gets new draws
-    decks = ["deck.toml"]     # relative to the spec; default: the built-in decks
+    decks = ["deck.toml"]     # relative to the spec ("builtin": the built-in decks, the default)
     partial = 0.5             # default share of an item's points for right shape, wrong values
     late = "zero"             # answers saved after the limit + grace score 0 ("accept": count them)
     grace_minutes = 1         # how long after the limit a save still counts as on time
@@ -36,6 +36,7 @@ from .spec import LATE_POLICIES, Item, QuizSpec
 
 __all__ = ["SpecError", "load_spec"]
 
+BUILTIN = "builtin"
 _QUIZ_FIELDS = {"title", "minutes", "seed", "decks", "partial", "late", "grace_minutes"}
 _ITEM_FIELDS = {"name", "card", "cards", "tags", "deck", "count", "points", "partial"}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -182,7 +183,9 @@ def _cards(path: Path, quiz: dict[str, Any], decks: list[str | Path] | None,
 
     if decks is None:
         named = quiz.get("decks") if _is_strs(quiz.get("decks")) else None
-        decks = [path.parent / d for d in named] if named else [builtin_decks_dir()]
+        # "builtin" names the decks that ship with atlas-quiz, so a quiz can mix them with its own
+        decks = ([builtin_decks_dir() if d == BUILTIN else path.parent / d for d in named]
+                 if named else [builtin_decks_dir()])
     missing = [str(d) for d in decks if not Path(d).exists()]
     if missing:
         report.quiz("decks", f"no such deck file or folder: {', '.join(missing)}")
@@ -259,7 +262,19 @@ def _default_name(raw: dict[str, Any], index: int) -> str:
 def _unknown_card(card_id: str, cards: dict[str, Card]) -> str:
     close = difflib.get_close_matches(card_id, list(cards), n=3)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    if _is_builtin_card(card_id):  # an exact match there says more than a close one here
+        hint = f'; it is a built-in card: add "{BUILTIN}" to the quiz\'s decks'
     return f"no card {card_id!r} in the quiz's decks{hint}"
+
+
+def _is_builtin_card(card_id: str) -> bool:
+    """Whether a built-in deck has this id (only asked when a spec names an unknown card)."""
+    from ..paths import builtin_decks_dir
+
+    try:
+        return any(c.id == card_id for d in load_decks([builtin_decks_dir()]) for c in d.cards)
+    except DeckError:
+        return False
 
 
 def _pool(index: int, raw: dict[str, Any], cards: dict[str, Card], report: _Report) -> list[str] | None:
