@@ -117,3 +117,22 @@ def test_deck_list_shows_whole_card_ids_in_a_narrow_terminal(tmp_path, monkeypat
     db = tmp_path / "x.db"
     assert run("deck", "build", path, "--db", db).exit_code == 0
     assert long_id in run("deck", "list", "--cards", "--db", db).output
+
+
+def test_a_quiz_spec_beside_its_deck_does_not_stop_the_folder_loading(tmp_path):
+    (tmp_path / "deck.toml").write_text(HEAD + SHAPE, encoding="utf-8")
+    spec = tmp_path / "quiz.toml"
+    spec.write_text('[quiz]\ntitle = "T"\n[[item]]\ncard = "mine.gn"\n', encoding="utf-8")
+    (deck,) = load_decks([tmp_path])
+    assert deck.key == "deck"
+    with pytest.raises(DeckError) as info:  # named on its own, it is a mistake worth a word
+        load_decks([spec])
+    (p,) = info.value.problems
+    assert "a quiz spec, not a deck" in p.message
+
+
+def test_deck_build_of_a_quiz_folder_builds_its_deck(tmp_path):
+    (tmp_path / "deck.toml").write_text(HEAD + SHAPE, encoding="utf-8")
+    (tmp_path / "quiz.toml").write_text('[quiz]\ntitle = "T"\n[[item]]\ncard = "mine.gn"\n', encoding="utf-8")
+    result = run("deck", "build", tmp_path, "--db", tmp_path / "x.db")
+    assert result.exit_code == 0 and "1 added" in result.output

@@ -104,8 +104,10 @@ def load_decks(paths: Iterable[str | Path]) -> list[Deck]:
     problems: list[Problem] = []
     decks: list[Deck] = []
     first_seen: dict[str, str] = {}
+    paths = list(paths)
+    named = {Path(p) for p in paths if not Path(p).is_dir()}
     for path in deck_files(paths):
-        deck, found, ids = _load_one(path)
+        deck, found, ids = _load_one(path, in_folder=path not in named)
         problems.extend(found)
         for card_id, line in ids:  # every card with an id, valid or not, claims it
             where = first_seen.get(card_id)
@@ -127,8 +129,13 @@ def load_deck(path: str | Path) -> Deck:
     return load_decks([path])[0]
 
 
-def _load_one(path: Path) -> tuple[Deck | None, list[Problem], list[tuple[str, int | None]]]:
-    """One file: its deck, its problems, and (id, line) of every card that has an id."""
+def _load_one(path: Path, in_folder: bool = False) -> tuple[Deck | None, list[Problem],
+                                                           list[tuple[str, int | None]]]:
+    """One file: its deck, its problems, and (id, line) of every card that has an id.
+
+    A quiz spec found in a folder of decks is passed over: ``quiz init`` puts the
+    spec beside its deck, and the folder should still build.
+    """
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -141,6 +148,10 @@ def _load_one(path: Path) -> tuple[Deck | None, list[Problem], list[tuple[str, i
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         return None, [Problem(file, f"TOML syntax error: {exc}", int(m.group(1)) if m else None)], []
+    if "quiz" in data and "card" not in data:
+        if in_folder:
+            return None, [], []
+        return None, [Problem(file, "a quiz spec, not a deck: check it with `atlas-quiz quiz check`")], []
     problems: list[Problem] = []
     unknown_top = set(data) - {"deck", "card"}
     if unknown_top:

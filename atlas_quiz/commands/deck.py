@@ -37,7 +37,7 @@ def _load(paths: tuple[Path, ...], writing: bool = True):
     own = {f.resolve() for f in deck_files(sources)}
     builtin = [f for f in deck_files([builtin_decks_dir()]) if f.resolve() not in own]
     try:
-        decks = load_decks([*builtin, *deck_files(sources)])
+        decks = load_decks([*builtin, *sources])
         return [d for d in decks if Path(d.path).resolve() in own], sources
     except DeckError as exc:
         err = console(stderr=True)
