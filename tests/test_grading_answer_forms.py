@@ -96,3 +96,10 @@ def test_a_body_indented_unevenly_is_still_a_syntax_error():
 
     with pytest.raises(AnswerSyntaxError, match="indent"):
         check_syntax("    y = x * 2\n  return y")
+
+
+def test_a_root_sign_takes_the_name_number_or_bracket_after_it():
+    v = {"x": "real", "mu": "real", "s": "positive"}
+    assert parse_formula("1/(s√(2π))", v) == parse_formula("1/(s*sqrt(2*pi))", v)
+    assert parse_formula("2√s", v) == parse_formula("2*sqrt(s)", v)
+    assert parse_formula("√2 s", v) == parse_formula("sqrt(2)*s", v)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import io
 import random
+import re
 import tokenize
 from functools import partial
 from typing import Any
@@ -107,8 +108,10 @@ def _split_glued(name: str, variables: set[str]) -> list[str] | None:
     return parts if len(parts) > 1 else None
 
 
-_UNICODE = {"^": "**", "·": "*", "×": "*", "−": "-", "π": "pi", "²": "**2", "³": "**3", "√": "sqrt",
+_UNICODE = {"^": "**", "·": "*", "×": "*", "−": "-", "π": "pi", "²": "**2", "³": "**3",
             "⌊": "floor(", "⌋": ")", "⌈": "ceil(", "⌉": ")"}
+# √x, √2 and √(...): the root of the name, number or bracket that follows ("s√(2π)" is s*sqrt(2π))
+_ROOT = re.compile(r"√\s*([A-Za-z_]\w*|\d+(?:\.\d*)?)?")
 # Greek names of functions, read as the function unless the card has a variable of that name
 _GREEK_FUNCTIONS = {"σ": "sigmoid"}
 
@@ -118,6 +121,7 @@ def parse_formula(text: str, variables: dict[str, str]) -> sympy.Expr:
     s = text.strip()
     for old, new in _UNICODE.items():
         s = s.replace(old, new)
+    s = _ROOT.sub(lambda m: f" sqrt({m.group(1)})" if m.group(1) else " sqrt", s)
     for old, new in _GREEK_FUNCTIONS.items():
         if old not in variables:
             s = s.replace(old, new)
