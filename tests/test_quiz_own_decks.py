@@ -26,3 +26,18 @@ def test_without_builtin_a_builtin_card_is_unknown(tmp_path):
         load_spec(spec_over(tmp_path, f'["{deck}"]'))
     (problem,) = [p for p in err.value.problems if "norm.rmsnorm" in p.message]
     assert "add \"builtin\"" in problem.message
+
+
+def test_quiz_check_shows_whole_item_names_and_card_ids_in_a_narrow_terminal(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from atlas_quiz.cli import cli
+
+    monkeypatch.setenv("COLUMNS", "60")
+    path = tmp_path / "quiz.toml"
+    path.write_text(f'[quiz]\ntitle = "T"\nminutes = 30\nseed = "s1"\ndecks = ["{sample_dir() / "deck.toml"}"]\n'
+                    '[[item]]\nname = "scores_by_hand_no_softmax"\ncard = "quiz.attention_scores"\n',
+                    encoding="utf-8")
+    out = CliRunner().invoke(cli, ["quiz", "check", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "scores_by_hand_no_softmax" in out.output and "quiz.attention_scores" in out.output

@@ -105,7 +105,10 @@ def check(spec: Path, students: tuple[str, ...], as_json: bool) -> None:
                                 for s, qs in drawn.items()}})
         return
     from rich.markup import escape
-    from rich.table import Table
+    from rich.table import Column, Table
+
+    def whole(header: str) -> Column:  # names the instructor types (overrides.csv, specs): never cut
+        return Column(header, no_wrap=True)
 
     out = console()
     n_questions = len(quiz_spec.slots())
@@ -113,7 +116,7 @@ def check(spec: Path, students: tuple[str, ...], as_json: bool) -> None:
               f"{n_questions} questions, {fmt_points(quiz_spec.max_points)} points, "
               f"hash {quiz_spec.hash[:16]}", markup=True)
     out.print(f"Late: {quiz_spec.late_rule()}.", markup=False, soft_wrap=True)
-    table = Table("item", "questions", "from", "points each", "item total", "partial",
+    table = Table(whole("item"), "questions", whole("from"), "points each", "item total", "partial",
                   caption="points each: per question; partial: share for the right shape, wrong values")
     for i in quiz_spec.items:
         pool = i.pool[0] if i.fixed else f"{len(i.pool)} cards"
