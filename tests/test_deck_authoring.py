@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from atlas_quiz.cards import DeckError, load_decks
@@ -134,5 +136,6 @@ def test_a_quiz_spec_beside_its_deck_does_not_stop_the_folder_loading(tmp_path):
 def test_deck_build_of_a_quiz_folder_builds_its_deck(tmp_path):
     (tmp_path / "deck.toml").write_text(HEAD + SHAPE, encoding="utf-8")
     (tmp_path / "quiz.toml").write_text('[quiz]\ntitle = "T"\n[[item]]\ncard = "mine.gn"\n', encoding="utf-8")
-    result = run("deck", "build", tmp_path, "--db", tmp_path / "x.db")
-    assert result.exit_code == 0 and "1 added" in result.output
+    result = run("deck", "build", tmp_path, "--db", tmp_path / "x.db", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["added"] == 1
