@@ -139,3 +139,12 @@ def test_deck_build_of_a_quiz_folder_builds_its_deck(tmp_path):
     result = run("deck", "build", tmp_path, "--db", tmp_path / "x.db", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["added"] == 1
+
+
+def test_deck_build_reports_on_one_line_whatever_the_database_path(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(HEAD + SHAPE, encoding="utf-8")
+    db = tmp_path / ("a_rather_long_folder_name_" * 3) / "x.db"
+    db.parent.mkdir()
+    result = run("deck", "build", path, "--db", db)
+    assert result.exit_code == 0 and "1 added, 0 updated" in result.output

@@ -85,7 +85,7 @@ def build(paths: tuple[Path, ...], db_path: Path | None, as_json: bool) -> None:
     c = console()
     counts = report.to_dict()
     c.print(f"Built {len(decks)} deck(s) into {db_path or _default_db()}: "
-            + ", ".join(f"{v} {k}" for k, v in counts.items()))
+            + ", ".join(f"{v} {k}" for k, v in counts.items()), soft_wrap=True)  # one line to grep
 
 
 def _default_db() -> Path:
