@@ -45,6 +45,11 @@ DENIED_SYSCALLS = (
     "syslog", "quotactl", "settimeofday", "clock_settime", "adjtimex", "iopl", "ioperm",
 )
 PROCESS_SYSCALLS = ("fork", "vfork", "execve", "execveat")
+# The own worker's guard for the app that started it: no reading or writing other processes'
+# memory, and signals only to itself (kill(getppid(), SIGKILL) would end the app).
+OTHER_PROCESS_SYSCALLS = ("ptrace", "process_vm_readv", "process_vm_writev", "pidfd_open",
+                          "pidfd_getfd", "pidfd_send_signal")
+SIGNAL_SYSCALLS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 _MUST_RESOLVE = ("socket", "connect", "execve", "ptrace", "clone", "clone3", "unshare")
 
 
@@ -64,9 +69,10 @@ class Limits:
 def build_filter(processes_only: bool = False) -> Any:
     """A default-allow seccomp filter denying what an answer never needs (``DENIED_SYSCALLS``).
 
-    ``processes_only`` keeps the rules against new processes and programs only (the
-    ``own`` worker's guard against fork bombs and ``os.system``). Raises if
-    libseccomp is missing or too old to name a key system call: callers fail closed.
+    ``processes_only`` keeps the rules against new processes and programs only, plus
+    signals and memory access to other processes (the ``own`` worker's guard against
+    fork bombs, ``os.system`` and killing the app). Raises if libseccomp is missing or
+    too old to name a key system call: callers fail closed.
     """
     import pyseccomp as sc
 
@@ -75,9 +81,12 @@ def build_filter(processes_only: bool = False) -> Any:
     for name in _MUST_RESOLVE:
         if sc.resolve_syscall(sc.Arch.NATIVE, name) < 0:
             raise RuntimeError(f"libseccomp does not know the system call {name!r}")
-    for name in PROCESS_SYSCALLS if processes_only else DENIED_SYSCALLS:
+    for name in (*PROCESS_SYSCALLS, *OTHER_PROCESS_SYSCALLS) if processes_only else DENIED_SYSCALLS:
         if sc.resolve_syscall(sc.Arch.NATIVE, name) >= 0:  # absent on this architecture: nothing to deny
             filt.add_rule(deny, name)
+    if processes_only:  # the filter is loaded by the process that builds it: getpid() is its own
+        for name in SIGNAL_SYSCALLS:
+            filt.add_rule(deny, name, sc.Arg(0, sc.NE, os.getpid()))
     filt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
     filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     if not processes_only:  # a child must not make itself readable through /proc again

@@ -73,8 +73,10 @@ def recv(fd: int, *, deadline: float | None = None, max_header: int = MAX_HEADER
         raise FrameTooLarge(f"header of {n_head} bytes exceeds the cap of {max_header}")
     try:
         header = json.loads(_read_exact(fd, n_head, deadline))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FrameError(f"malformed header: {exc}") from exc
+    # ValueError: bad UTF-8 or JSON, or an integer of more digits than Python converts;
+    # RecursionError: brackets nested deeper than the parser goes
+    except (ValueError, RecursionError) as exc:
+        raise FrameError(f"malformed header: {type(exc).__name__}") from exc
     if not isinstance(header, dict):
         raise FrameError("malformed header: not an object")
     (n_payload,) = struct.unpack(">Q", _read_exact(fd, 8, deadline))

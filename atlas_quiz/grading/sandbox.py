@@ -39,6 +39,8 @@ from .worker import (
     AnswerCrashed,
     AnswerTimeout,
     RunnerUnavailable,
+    StaleResponse,
+    check_seq,
     child_env,
     describe_exit,
     response_caps,
@@ -202,10 +204,16 @@ class StrictRunner:
         """One request and its response over a child's channel; timeouts and crashes raise, and so
         does a response over :func:`~.worker.response_caps` (the answer wrote a frame itself)."""
         max_header, max_payload = response_caps(header)
+        header = {**header, "seq": next(self._ids)}
         try:
             framing.send(channel.fileno(), header, payload)
-            return framing.recv(channel.fileno(), deadline=time.monotonic() + timeout,
-                                max_header=max_header, max_payload=max_payload)
+            response, data = framing.recv(channel.fileno(), deadline=time.monotonic() + timeout,
+                                          max_header=max_header, max_payload=max_payload)
+            check_seq(response, header["seq"])  # a session child answers several requests
+            return response, data
+        except StaleResponse:
+            self.kill(job)  # the child wrote frames of its own: what follows is not to be trusted
+            raise
         except TimeoutError:
             self.kill(job)
             raise AnswerTimeout(f"the answer ran longer than {timeout:g} s") from None
@@ -283,6 +291,15 @@ class StrictSession:
 
     def run(self, header: dict[str, Any], payload: bytes, timeout: float) -> tuple[dict[str, Any], bytes]:
         """Like :meth:`StrictRunner.run`, in this session's child."""
+        try:
+            return self._exchange(header, payload, timeout)
+        except StaleResponse as exc:
+            if not exc.leftover:
+                raise
+        return self._exchange(header, payload, timeout)  # an earlier item's leftovers: a fresh child
+
+    def _exchange(self, header: dict[str, Any], payload: bytes, timeout: float) -> tuple[dict[str, Any], bytes]:
+        """One request in this session's child, started if need be; a failure ends the child."""
         if self._channel is None:
             self._channel, self._job = self.runner.open_channel(self.wall, session=True)
         try:

@@ -87,16 +87,38 @@ def _request(card: Card, answer: str, trials: list[Trial], device: str) -> tuple
     return header, b"".join(chunks), sent
 
 
+class MalformedResponse(Exception):
+    """What the answer's process sent is not what an honest runner sends (it forged a frame)."""
+
+
+def _line(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def _digests(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k)[:100]: str(v)[:100] for k, v in list(value.items())[:64]}
+
+
 def _outcomes(response: dict, payload: bytes) -> list[Outcome]:
+    """The trials of a response, every field checked: the answer shares the runner's process
+    and may have written the frame itself, with any JSON in it. Raises MalformedResponse."""
+    trials = response.get("trials", [])
+    if not isinstance(trials, list):
+        raise MalformedResponse("trials is not a list")
     out, offset = [], 0
-    for t in response.get("trials", []):
-        if t.get("status") == "ok":
-            value, offset = decode(t["value"], payload, offset)
-            out.append(Outcome(value=value, digests=t.get("digests", {}),
-                               stdout=str(t.get("stdout", ""))[:_MAX_STDOUT]))
-        else:
-            out.append(Outcome(error=str(t.get("error", "error"))[:_MAX_STDOUT], line=t.get("line"),
-                               stdout=str(t.get("stdout", ""))[:_MAX_STDOUT]))
+    try:
+        for t in trials:
+            stdout = str(t.get("stdout", ""))[:_MAX_STDOUT]
+            if t.get("status") == "ok":
+                value, offset = decode(t["value"], payload, offset)
+                out.append(Outcome(value=value, digests=_digests(t.get("digests")), stdout=stdout))
+            else:
+                out.append(Outcome(error=str(t.get("error", "error"))[:_MAX_STDOUT],
+                                   line=_line(t.get("line")), stdout=stdout))
+    except Exception as exc:  # WireError, KeyError, RecursionError, a tensor torch refuses to make...
+        raise MalformedResponse(f"{type(exc).__name__}: {exc}"[:200]) from None
     return out
 
 
@@ -125,7 +147,7 @@ def _mistake_runner(card: Card, trials: list[Trial], runner: Runner, header: dic
             return [run_trusted(code, t) for t in trials]
         try:
             return _outcomes(*runner.run({**header, "code": code}, payload, timeout))
-        except (AnswerTimeout, AnswerCrashed):
+        except (AnswerTimeout, AnswerCrashed, MalformedResponse):
             return []
 
     return run
@@ -172,10 +194,13 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
     except AnswerCrashed as exc:
         return result("error", str(exc), stage="run")
     if "compile_error" in response:
-        line = response.get("line")
+        line = _line(response.get("line"))
         where = f"line {line}: " if line else ""
-        return result("error", where + str(response["compile_error"]), stage="parse")
-    got = _outcomes(response, data)
+        return result("error", where + str(response["compile_error"])[:_MAX_STDOUT], stage="parse")
+    try:
+        got = _outcomes(response, data)
+    except MalformedResponse:
+        got = []
     if len(got) != len(trials):
         return result("error", "the answer's process returned a malformed result", stage="run")
     res = _judge(card, trials, expected, got, sent)

@@ -9,6 +9,7 @@ grader reports as the wrong type.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from typing import Any
 
@@ -16,9 +17,16 @@ import torch
 
 __all__ = ["Foreign", "WireError", "decode", "digest", "digest_bytes", "encode", "tensor_bytes"]
 
+# numpy has no bfloat16 or float8: their bits cross as integers of the same width.
+_BITS_AS = {torch.bfloat16: torch.int16, **{d: torch.uint8 for d in (
+    torch.float8_e4m3fn, torch.float8_e5m2, torch.float8_e4m3fnuz, torch.float8_e5m2fnuz,
+    torch.float8_e8m0fnu)}}
+# Every dtype an answer can return as plain data crosses, so the grader can say "wrong dtype"
+# instead of failing to read it.
 _DTYPES = {str(d).removeprefix("torch."): d for d in (
-    torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64, torch.complex128,
-    torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8, torch.bool)}
+    torch.float16, torch.float32, torch.float64, torch.complex64, torch.complex128,
+    torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8, torch.uint16, torch.uint32,
+    torch.uint64, torch.bool, *_BITS_AS)}
 _MAX_DEPTH = 8
 _MAX_ITEMS = 64
 _MAX_STR = 1000
@@ -31,8 +39,8 @@ class WireError(ValueError):
 def tensor_bytes(t: torch.Tensor) -> bytes:
     """The raw little-endian bytes of a tensor (moved to CPU, made contiguous)."""
     t = torch.Tensor.detach(t).cpu().contiguous()
-    if t.dtype == torch.bfloat16:  # numpy has no bfloat16: ship its bits
-        t = t.view(torch.int16)
+    if t.dtype in _BITS_AS:
+        t = t.view(_BITS_AS[t.dtype])
     return t.numpy().tobytes()
 
 
@@ -57,12 +65,13 @@ def _number(v: float | int | bool) -> dict[str, Any]:
 def encode(value: Any, chunks: list[bytes], depth: int = 0) -> dict[str, Any]:
     """Describe ``value`` and append its tensor bytes to ``chunks``."""
     if isinstance(value, torch.Tensor):
-        plain = type(value) is torch.Tensor or type(value) is torch.nn.Parameter
+        if type(value) is not torch.Tensor and type(value) is not torch.nn.Parameter:
+            # never touched: its __torch_function__ could answer anything, and it is refused anyway
+            return {"t": "other", "type": f"{type(value).__name__} (a subclass of torch.Tensor)"}
         raw = tensor_bytes(value)
         chunks.append(raw)
         return {"t": "tensor", "dtype": str(value.dtype).removeprefix("torch."),
-                "shape": list(value.shape), "nbytes": len(raw),
-                **({} if plain else {"subclass": type(value).__name__})}
+                "shape": [int(s) for s in value.shape], "nbytes": len(raw)}
     if isinstance(value, torch.Size):
         return {"t": "size", "v": [int(x) for x in value]}
     if value is None:
@@ -74,7 +83,7 @@ def encode(value: Any, chunks: list[bytes], depth: int = 0) -> dict[str, Any]:
     if isinstance(value, (tuple, list)) and depth < _MAX_DEPTH:
         # namedtuples and torch's return types (torch.max(x, 0)) cross as plain tuples
         kind = "list" if isinstance(value, list) else "tuple"
-        items = list(value)[:_MAX_ITEMS + 1]
+        items = list(itertools.islice(value, _MAX_ITEMS + 1))  # never a copy of a huge list
         return {"t": kind, "items": [encode(v, chunks, depth + 1) for v in items]}
     return {"t": "other", "type": type(value).__name__}
 
@@ -96,10 +105,7 @@ def decode(desc: dict[str, Any], payload: bytes, offset: int = 0) -> tuple[Any, 
             t = torch.empty(shape, dtype=dtype)
         else:
             raw = bytearray(payload[offset:offset + n])
-            view_dtype = torch.int16 if dtype == torch.bfloat16 else dtype
-            t = torch.frombuffer(raw, dtype=view_dtype).view(dtype).reshape(shape)
-        if desc.get("subclass"):
-            return Foreign(f"{desc['subclass']} (a subclass of torch.Tensor)"), offset + n
+            t = torch.frombuffer(raw, dtype=_BITS_AS.get(dtype, dtype)).view(dtype).reshape(shape)
         return t, offset + n
     if kind in ("tuple", "list"):
         items = []

@@ -12,6 +12,7 @@ write a frame of its own, so the grader reads no more than :func:`response_caps`
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -25,7 +26,8 @@ from typing import Any
 from . import framing
 
 __all__ = ["MAX_RESULT_BYTES", "MAX_STDOUT_CHARS", "AnswerCrashed", "AnswerTimeout", "AnswerTooLarge",
-           "OwnRunner", "RunnerUnavailable", "child_env", "response_caps", "too_large"]
+           "OwnRunner", "RunnerUnavailable", "StaleResponse", "check_seq", "child_env",
+           "response_caps", "too_large"]
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 MAX_RESULT_BYTES = 64 << 20  # the tensor bytes of one request's results, all trials together
@@ -48,8 +50,30 @@ class AnswerTooLarge(AnswerCrashed):
     """The answer's process sent more than an honest runner can (it wrote a frame of its own)."""
 
 
+class StaleResponse(AnswerCrashed):
+    """The reply does not carry the request's sequence number: the answer wrote frames of its
+    own, and what it wrote (or its real reply, after a forged one) would answer the next request."""
+
+    def __init__(self, got: Any, expected: int) -> None:
+        super().__init__("the answer wrote to the grader's channel (its process sent a reply "
+                         "that was not the runner's)")
+        self.got, self.expected = got, expected
+
+    @property
+    def leftover(self) -> bool:
+        """Whether the reply belongs to an earlier request: then the current request is not at
+        fault and deserves one more try on a fresh process."""
+        return type(self.got) is int and self.got < self.expected
+
+
 class RunnerUnavailable(RuntimeError):
     """The runner cannot start (strict mode says why: no sandbox, no bubblewrap, ...)."""
+
+
+def check_seq(response: dict[str, Any], seq: int) -> None:
+    """Raise :class:`StaleResponse` unless ``response`` answers request number ``seq``."""
+    if response.get("seq") != seq:
+        raise StaleResponse(response.get("seq"), seq)
 
 
 def response_caps(header: dict[str, Any]) -> tuple[int, int]:
@@ -104,6 +128,7 @@ class OwnRunner:
         self._proc: subprocess.Popen | None = None
         self._tmp: str | None = None
         self._ready = False
+        self._seq = itertools.count(1)
         self._spawn()
 
     def _spawn(self) -> None:
@@ -163,7 +188,21 @@ class OwnRunner:
 
     def run(self, header: dict[str, Any], payload: bytes, timeout: float) -> tuple[dict[str, Any], bytes]:
         """Send one request; raise :class:`AnswerTimeout` or :class:`AnswerCrashed` on failure
-        (:class:`AnswerTooLarge` for a response over :func:`response_caps`)."""
+        (:class:`AnswerTooLarge` for a response over :func:`response_caps`).
+
+        Each request carries a sequence number the reply must echo. A reply for an earlier
+        request (a frame an earlier answer forged, then its real reply) costs the worker, and
+        this request runs once more on a fresh one."""
+        try:
+            return self._exchange({**header, "seq": next(self._seq)}, payload, timeout)
+        except StaleResponse as exc:
+            self.restart()  # what else that answer wrote is still in the pipe
+            if not exc.leftover:
+                raise
+        return self._exchange({**header, "seq": next(self._seq)}, payload, timeout)
+
+    def _exchange(self, header: dict[str, Any], payload: bytes, timeout: float) -> tuple[dict[str, Any], bytes]:
+        """One request and its checked reply (see :meth:`run`)."""
         if self._proc is None:
             self._spawn()
         self.wait_ready()
@@ -186,6 +225,7 @@ class OwnRunner:
                 code = None
             self.restart()
             raise AnswerCrashed(describe_exit(code)) from None
+        check_seq(response, header["seq"])
         if response.get("restart"):
             self.restart()
         return response, data
