@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from datetime import timedelta
@@ -140,3 +141,45 @@ def test_a_migration_that_fails_halfway_leaves_nothing_behind(tmp_path, monkeypa
     conn = sqlite3.connect(tmp_path / "atlas.db")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations.MIGRATIONS) - 1
     assert "extra" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+
+
+# --- your own deck files: each file is its own origin ---------------------------------------------
+
+def file_deck(folder, key: str, *cards: Card) -> Deck:
+    """A deck as the loader makes it from ``folder/key.toml`` (only its path matters here)."""
+    return dataclasses.replace(deck(*cards, key=key), path=str(folder / f"{key}.toml"))
+
+
+def test_a_file_built_alone_then_with_others_or_by_its_folder_keeps_its_cards(db, now, tmp_path):
+    a, b = file_deck(tmp_path, "a", card("a.one")), file_deck(tmp_path, "b", card("b.one"))
+    build_decks(db, [a], scope=[tmp_path / "a.toml"], now=now)
+    both = build_decks(db, [a, b], scope=[tmp_path / "a.toml", tmp_path / "b.toml"], now=now)
+    folder = build_decks(db, [a, b], scope=[tmp_path], now=now)
+    assert (both.unchanged, both.added, folder.unchanged) == (["a.one"], ["b.one"], ["a.one", "b.one"])
+    alone = build_decks(db, [a], scope=[tmp_path / "a.toml"], now=now)  # b.toml was not given: kept
+    assert not alone.retired and {c.id for c in list_cards(db)} == {"a.one", "b.one"}
+    gone = build_decks(db, [a], scope=[tmp_path], now=now)  # the folder no longer has b.toml
+    assert gone.retired == ["b.one"]
+
+
+def test_a_card_moved_between_files_of_one_build_keeps_its_history(db, now, tmp_path):
+    build_decks(db, [file_deck(tmp_path, "a", card("x.one"))], scope=[tmp_path], now=now)
+    report = build_decks(db, [file_deck(tmp_path, "a"), file_deck(tmp_path, "b", card("x.one"))],
+                         scope=[tmp_path], now=now)
+    assert (report.added, report.updated, report.retired) == ([], ["x.one"], [])  # the same row
+    assert get_card(db, "x.one").deck == "b" and db["cards"].get("x.one")["deck"] == "b"
+
+
+def test_your_decks_come_after_the_built_in_ones_whichever_is_built_first(db, now, tmp_path):
+    build_decks(db, [file_deck(tmp_path, "mine", card("m.one"), card("m.two"))], scope=[tmp_path], now=now)
+    build_decks(db, [deck(card("a.one"), card("a.two"), key="000_01")], origin="builtin", now=now)
+    assert [c.id for c in list_cards(db)] == ["a.one", "a.two", "m.one", "m.two"]
+
+
+def test_a_deck_key_the_built_in_decks_use_is_refused(db, now, tmp_path):
+    from atlas_quiz.store import IdCollision
+
+    build_decks(db, [deck(card("a.one"), key="000_01")], origin="builtin", now=now)
+    with pytest.raises(IdCollision, match="deck '000_01'"):
+        build_decks(db, [file_deck(tmp_path, "000_01", card("m.one"))], scope=[tmp_path], now=now)
+    assert [c.id for c in list_cards(db)] == ["a.one"]

@@ -48,11 +48,12 @@ def _load(paths: tuple[Path, ...], writing: bool = True):
         raise SystemExit(1) from None
 
 
-def _origin(sources: list[Path]) -> str:
+def _origin(sources: list[Path]) -> str | None:
+    """``builtin`` for the built-in folder; None for your own files (each file is its own origin)."""
     from ..paths import builtin_decks_dir
 
-    resolved = sorted(str(Path(s).resolve()) for s in sources)
-    return "builtin" if resolved == [str(builtin_decks_dir().resolve())] else "|".join(resolved)
+    resolved = [Path(s).resolve() for s in sources]
+    return "builtin" if resolved == [builtin_decks_dir().resolve()] else None
 
 
 @deck.command("build")
@@ -76,7 +77,7 @@ def build(paths: tuple[Path, ...], db_path: Path | None, as_json: bool) -> None:
     decks, sources = _load(paths)
     db = open_store(db_path)
     try:
-        report = build_decks(db, decks, origin=_origin(sources))
+        report = build_decks(db, decks, origin=_origin(sources), scope=sources)
     except IdCollision as exc:
         fail(f"{exc}; rename them (ids are never reused), nothing was written", 1)
     if as_json:

@@ -46,52 +46,95 @@ def iso(now: datetime) -> str:
     return now.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-def build_decks(db: sqlite_utils.Database, decks: list[Deck], *, origin: str,
-                now: datetime | None = None) -> BuildReport:
+def build_decks(db: sqlite_utils.Database, decks: list[Deck], *, origin: str | None = None,
+                scope: list[Path] | tuple[Path, ...] = (), now: datetime | None = None) -> BuildReport:
     """Write ``decks`` into ``db`` in one transaction, idempotently.
 
-    A card keeps its row (and so its history) across edits; only its hash and
-    data change. Cards that came from the same ``origin`` before but are gone
-    now are retired, never deleted, so their reviews stay meaningful.
+    A card keeps its row (and so its history) across edits and moves between the
+    decks this build covers; only its hash and data change. Cards that came from
+    what this build covers but are gone now are retired, never deleted, so their
+    reviews stay meaningful. What a build covers is its ``origin`` label (every
+    deck of the built-in folder is ``builtin``), or, with ``origin=None``, the
+    deck files and folders in ``scope``: then each deck file is its own origin,
+    so building ``a.toml`` and later ``a.toml b.toml`` or their folder are the
+    same cards. A card or deck key from anything else is an :class:`IdCollision`.
     """
     stamp = iso(now or datetime.now(timezone.utc))
-    report = BuildReport()
+    origin_of, covers = _coverage(origin, scope)
     existing = {row["id"]: row for row in db["cards"].rows}
-    origins = {r["key"]: r["origin"] for r in db["decks"].rows}
-    taken = sorted(f"{c.id} (already in deck {existing[c.id]['deck']!r} from {origins.get(existing[c.id]['deck'])})"
-                   for d in decks for c in d.cards
-                   if c.id in existing and origins.get(existing[c.id]["deck"], origin) != origin)
-    if taken:  # another source's card would lose its history to this one
-        raise IdCollision(taken)
+    known = {r["key"]: r for r in db["decks"].rows}
+    _refuse_collisions(decks, existing, known, origin_of, covers)
+    report = BuildReport()
     seen: set[str] = set()
     with transaction(db):
         for d_pos, deck in enumerate(decks):
+            position = _deck_position(deck, d_pos, origin, known)
             db["decks"].upsert({"key": deck.key, "name": deck.name, "name_zh": deck.name_zh,
-                                "path": deck.path, "origin": origin, "position": d_pos}, pk="key")
+                                "path": deck.path, "origin": origin_of(deck), "position": position}, pk="key")
+            known[deck.key] = {"origin": origin_of(deck), "position": position}
             for c_pos, card in enumerate(deck.cards):
                 seen.add(card.id)
-                row = _row(card, d_pos * 10_000 + c_pos)
-                old = existing.get(card.id)
-                if old is None:
-                    db["cards"].insert({**row, "added_at": stamp, "updated_at": stamp,
-                                        "retired_at": None}, pk="id")
-                    report.added.append(card.id)
-                    continue
-                if old["retired_at"]:
-                    report.restored.append(card.id)
-                elif old["hash"] != row["hash"]:
-                    report.updated.append(card.id)
-                else:
-                    report.unchanged.append(card.id)
-                changed = old["hash"] != row["hash"] or old["retired_at"] or old["position"] != row["position"]
-                if changed:
-                    db["cards"].update(card.id, {**row, "updated_at": stamp, "retired_at": None})
-        deck_keys_of_origin = {r["key"] for r in db["decks"].rows_where("origin = ?", [origin])}
+                _write_card(db, _row(card, position * 10_000 + c_pos), existing.get(card.id), stamp, report)
+        covered = {key for key, r in known.items() if covers(r["origin"])}
         for card_id, old in existing.items():
-            if card_id not in seen and not old["retired_at"] and old["deck"] in deck_keys_of_origin:
+            if card_id not in seen and not old["retired_at"] and old["deck"] in covered:
                 db["cards"].update(card_id, {"retired_at": stamp, "updated_at": stamp})
                 report.retired.append(card_id)
     return report
+
+
+_OWN_DECKS_FROM = 1_000  # deck positions: the built-in decks first, in file order; yours after them
+
+
+def _coverage(origin: str | None, scope) -> tuple:
+    """``(origin_of(deck), covers(origin))`` for a build with a label or with a scope of paths."""
+    if origin is not None:
+        return (lambda deck: origin), (lambda o: o == origin)
+    roots = [str(Path(p).resolve()) for p in scope]
+    return ((lambda deck: str(Path(deck.path).resolve())),
+            (lambda o: any(o == r or o.startswith(r.rstrip("/") + "/") for r in roots)))
+
+
+def _refuse_collisions(decks: list[Deck], existing: dict, known: dict, origin_of, covers) -> None:
+    """Raise :class:`IdCollision` for a card id or deck key that comes from outside this build."""
+    def foreign(deck_key: str, deck: Deck) -> str | None:
+        old = known.get(deck_key)
+        if old is None or old["origin"] == origin_of(deck) or covers(old["origin"]):
+            return None
+        return old["origin"]
+
+    taken = [f"deck {d.key!r} (already from {src})" for d in decks if (src := foreign(d.key, d))]
+    taken += [f"{c.id} (already in deck {existing[c.id]['deck']!r} from {src})"
+              for d in decks for c in d.cards
+              if c.id in existing and (src := foreign(existing[c.id]["deck"], d))]
+    if taken:  # another source's card would lose its history to this one
+        raise IdCollision(sorted(taken))
+
+
+def _deck_position(deck: Deck, d_pos: int, origin: str | None, known: dict) -> int:
+    """Built-in decks keep their file order; another deck keeps its place, or goes after all others."""
+    if origin == "builtin":
+        return d_pos
+    if deck.key in known:
+        return known[deck.key]["position"]
+    return max([_OWN_DECKS_FROM - 1, *(r["position"] for r in known.values())]) + 1
+
+
+def _write_card(db: sqlite_utils.Database, row: dict, old: dict | None, stamp: str,
+                report: BuildReport) -> None:
+    """Insert a new card, or update one whose content, place or retirement changed."""
+    if old is None:
+        db["cards"].insert({**row, "added_at": stamp, "updated_at": stamp, "retired_at": None}, pk="id")
+        report.added.append(row["id"])
+        return
+    if old["retired_at"]:
+        report.restored.append(row["id"])
+    elif old["hash"] != row["hash"]:
+        report.updated.append(row["id"])
+    else:
+        report.unchanged.append(row["id"])
+    if old["hash"] != row["hash"] or old["retired_at"] or old["position"] != row["position"]:
+        db["cards"].update(row["id"], {**row, "updated_at": stamp, "retired_at": None})
 
 
 def _row(card: Card, position: int) -> dict:
