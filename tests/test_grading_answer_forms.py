@@ -103,3 +103,9 @@ def test_a_root_sign_takes_the_name_number_or_bracket_after_it():
     assert parse_formula("1/(s√(2π))", v) == parse_formula("1/(s*sqrt(2*pi))", v)
     assert parse_formula("2√s", v) == parse_formula("2*sqrt(s)", v)
     assert parse_formula("√2 s", v) == parse_formula("sqrt(2)*s", v)
+
+
+@pytest.mark.parametrize("text", ["C*(2", "floor((H - k)/s + 1", "(n_in*(n_out + 1)"])
+def test_a_formula_with_an_open_bracket_says_so_in_plain_words(text):
+    with pytest.raises(ValueError, match="could not read the formula: a bracket is not closed$"):
+        parse_formula(text, {"C", "H", "k", "s", "n_in", "n_out"})

@@ -65,8 +65,10 @@ def _implicit_products(text: str, variables: set[str]) -> str:
     never after another name (``exp(x)`` and ``foo(x)`` stay calls)."""
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        raise FormulaError(f"could not read the formula: {exc}") from None
+    except tokenize.TokenError:  # the only one tokenize raises mid-text: input ended inside brackets
+        raise FormulaError("could not read the formula: a bracket is not closed") from None
+    except (IndentationError, SyntaxError) as exc:
+        raise FormulaError(f"could not read the formula: {exc.msg}") from None
     out: list[str] = []
     prev: tokenize.TokenInfo | None = None
     for tok in tokens:
