@@ -214,8 +214,38 @@ async def test_quitting_keeps_the_answer_and_a_restart_resumes_it(sample_spec, t
     assert saved(tmp_path)["finished"] is None
     again = ExamApp(session=ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now)))
     async with again.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await pilot.press("ctrl+p")  # it opens at the first question without an answer
+        assert again.screen.index == 0
         assert again.screen.query_one(AnswerBox).text == "x * (x > 0)"
+
+
+@run_async
+async def test_a_resumed_exam_opens_at_the_first_unanswered_question_typing_after_saved_text(
+        sample_spec, tmp_path, now):
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now))
+    first, second = (q.slot for q in session.questions[:2])
+    session.record(first, "F.relu(x)")
+    session.record(second, "x / x.norm()")
+    session.save()
+    again = ExamApp(session=ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now)))
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.screen.index == 2 and again.screen.query_one(AnswerBox).text == ""
+        await pilot.press("ctrl+p", *" + 0")  # back to the second: the cursor is after its text
+        assert again.screen.query_one(AnswerBox).text == "x / x.norm() + 0"
+
+
+@run_async
+async def test_a_resumed_exam_with_every_answer_saved_types_after_the_first_one(sample_spec, tmp_path, now):
+    session = ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now))
+    for q in session.questions:
+        session.record(q.slot, "x")
+    session.save()
+    again = ExamApp(session=ExamSession.start(sample_spec, "alice", tmp_path, clock=Clock(now)))
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # highlighting is turned on after the first refresh: it keeps the cursor
+        await pilot.press(*".relu()")
+        assert again.screen.index == 0 and again.screen.query_one(AnswerBox).text == "x.relu()"
 
 
 @run_async

@@ -61,9 +61,11 @@ class ExamScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Start at the first question."""
-        self.query_one(ItemList).mark(self.session.answered())
-        self.show(0)
+        """Start at the first question without an answer (a resumed exam goes on where it was)."""
+        answered = self.session.answered()
+        self.query_one(ItemList).mark(answered)
+        slots = [q.slot for q in self.session.questions]
+        self.show(next((i for i, slot in enumerate(slots) if slot not in answered), 0))
 
     @property
     def question(self):

@@ -27,7 +27,14 @@ class AnswerEditor(TextArea):
 
     def on_mount(self) -> None:
         """Turn on highlighting once the first screen is drawn: parsing its query costs ~20 ms."""
-        self.call_after_refresh(setattr, self, "language", "python")
+        self.call_after_refresh(self._highlight)
+
+    def _highlight(self) -> None:
+        # Setting the language reloads the document, which puts the cursor at the start: keep it
+        # where it was (after a resumed answer, not in front of it).
+        selection = self.selection
+        self.language = "python"
+        self.selection = selection
 
     async def _on_key(self, event: events.Key) -> None:
         """Enter keeps the line's indentation, one level deeper after a ``:`` (TextArea has no
