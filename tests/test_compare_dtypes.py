@@ -28,3 +28,21 @@ def test_ints_of_different_widths_are_compared_exactly_when_promotion_is_allowed
     assert first_difference(expected, torch.tensor([1, 2, 3], dtype=torch.int32), allow_promotion=True) is None
     diff = first_difference(expected, torch.tensor([1, 2, 4], dtype=torch.int32), allow_promotion=True)
     assert diff is not None and diff.details["index"] == [2]
+
+
+def test_a_float64_result_computed_in_float32_is_a_values_difference():
+    torch.manual_seed(0)
+    a = torch.randn(64, 64, dtype=torch.float64)
+    b = torch.randn(64, dtype=torch.float64)
+    expected = a @ b
+    through_float32 = expected.float().double()  # off by at most 6e-8: inside torch.testing's 1e-7
+    diff = first_difference(expected, through_float32)
+    assert diff is not None and diff.stage == "values"
+    assert first_difference(expected, (a * b).sum(dim=1)) is None  # another float64 route
+    assert first_difference(expected, torch.einsum("ij,j->i", a, b)) is None
+
+
+def test_a_python_float_keeps_the_float32_friendly_tolerance():
+    x = torch.randn(1000)
+    assert first_difference(x.double().mean().item(), (x.sum() / 1000).item()) is None
+    assert first_difference(1.0, 1.0 + 1e-5) is not None

@@ -17,14 +17,20 @@ from .wire import Foreign
 
 __all__ = ["Difference", "TOLERANCES", "first_difference", "tolerance_for", "type_name"]
 
-# (rtol, atol) per dtype, as torch.testing.assert_close uses them.
+# (rtol, atol) per dtype, as torch.testing.assert_close uses them, except float64: its 1e-7 there
+# lets an answer computed in float32 and cast back pass (float32 rounds at ~6e-8), so a float64
+# card would not tell the two apart. 1e-10 sits between: float64 formulations that differ in
+# order of operations or algorithm differ by ~1e-14 on the decks' well-conditioned inputs.
 TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
     torch.float16: (1e-3, 1e-5),
     torch.bfloat16: (1.6e-2, 1e-5),
     torch.float32: (1.3e-6, 1e-5),
-    torch.float64: (1e-7, 1e-7),
+    torch.float64: (1e-10, 1e-10),
     torch.complex64: (1.3e-6, 1e-5),
+    torch.complex128: (1e-10, 1e-10),
 }
+# A Python float may come from a float32 tensor (``.item()``): torch.testing's float64 default.
+PYTHON_FLOAT_TOLERANCE = (1e-7, 1e-7)
 
 
 @dataclass
@@ -179,7 +185,8 @@ def first_difference(expected: Any, got: Any, *, rtol: float | None = None, atol
     if isinstance(expected, float):
         if not isinstance(got, (int, float)) or isinstance(got, bool):
             return Difference("type", f"{prefix}expected a float, got {type_name(got)}")
-        r, a = tolerance_for(torch.float64, rtol, atol)
+        r = PYTHON_FLOAT_TOLERANCE[0] if rtol is None else rtol
+        a = PYTHON_FLOAT_TOLERANCE[1] if atol is None else atol
         if math.isnan(expected) and math.isnan(got):
             return None
         if got == expected or abs(got - expected) <= a + r * abs(expected):
