@@ -1,5 +1,5 @@
 """Strict mode's runner: it grades through the sandbox, refuses to run without one, and keeps
-children apart. The sandbox itself is proved against attacks in test_adversarial.py."""
+children apart. The sandbox itself is proved against attacks in tests/adversarial/."""
 
 from __future__ import annotations
 
