@@ -1,7 +1,9 @@
-"""Shared fixtures: a warm engine, a temporary database, the built-in decks, the sample quiz."""
+"""Shared fixtures: a warm engine, a strict engine, a temporary database, the built-in decks, the
+sample quiz."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timezone
 
 import pytest
@@ -20,6 +22,18 @@ def engine():
     with Engine("own", "cpu") as e:
         e.start()
         yield e
+
+
+@pytest.fixture(scope="module")
+def strict():
+    """One strict CPU engine per module (3 s per answer, 1 GB per child, two children at once)."""
+    from atlas_quiz.grading import Engine
+
+    if shutil.which("bwrap") is None:
+        pytest.skip("strict mode needs bubblewrap (bwrap), which is not installed")
+    with Engine("strict", "cpu", timeout=3.0, memory_mb=1024, jobs=2) as engine:
+        engine.start()
+        yield engine
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from sandbox_helpers import run_in_child
 
 from atlas_quiz.cards import load_deck
 from atlas_quiz.grading import Engine, RunnerUnavailable
@@ -21,7 +22,7 @@ from atlas_quiz.grading import sandbox as sandbox_mod
 from atlas_quiz.grading.confine import wipe
 from atlas_quiz.grading.framing import FrameError, recv, send
 from atlas_quiz.grading.sandbox import UID_BASE, StrictRunner, bwrap_args, judge_checks
-from atlas_quiz.grading.wire import decode, encode
+from atlas_quiz.grading.wire import encode
 from atlas_quiz.grading.worker import AnswerCrashed
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
@@ -60,27 +61,6 @@ def cards(tmp_path_factory):
     path = tmp_path_factory.mktemp("deck") / "sandbox.toml"
     path.write_text(DECK)
     return {c.id: c for c in load_deck(path).cards}
-
-
-@pytest.fixture(scope="module")
-def strict():
-    """One strict CPU engine (two children at once) for the module."""
-    if shutil.which("bwrap") is None:
-        pytest.skip("strict mode needs bubblewrap (bwrap), which is not installed")
-    with Engine("strict", "cpu", timeout=3.0, memory_mb=1024, jobs=2) as engine:
-        engine.start()
-        yield engine
-
-
-def run_code(runner, code: str, timeout: float = 5.0):
-    """Run ``code`` over one input ``x`` in a sandboxed child and return the value it returned."""
-    chunks: list[bytes] = []
-    arg = encode(torch.zeros(3), chunks)
-    header = {"op": "run", "kind": "expr", "code": code, "argnames": ["x"], "trials": [{"args": [arg]}]}
-    response, payload = runner.run(header, b"".join(chunks), timeout)
-    trial = response["trials"][0]
-    assert trial["status"] == "ok", trial.get("error")
-    return decode(trial["value"], payload)[0]
 
 
 # --- judging the self-test (no sandbox needed) ------------------------------------------------
@@ -250,7 +230,7 @@ def test_a_submission_on_the_cpu_is_graded_like_grade_many(strict, cards):
 
 @pytest.mark.sandbox
 def test_each_child_runs_under_an_unprivileged_uid_from_the_pool(strict):
-    uid = int(run_code(strict.runner, "torch.tensor(__import__('os').getuid())"))
+    uid = int(run_in_child(strict.runner, "torch.tensor(__import__('os').getuid())"))
     assert UID_BASE <= uid < UID_BASE + 2 * strict.runner.jobs
 
 
@@ -258,7 +238,7 @@ def test_each_child_runs_under_an_unprivileged_uid_from_the_pool(strict):
 def test_two_children_running_at_once_have_different_uids(strict):
     code = "import os, time\ntime.sleep(0.5)\nreturn torch.tensor(os.getuid())"
     out: list[int] = []
-    threads = [threading.Thread(target=lambda: out.append(int(run_code(strict.runner, code))))
+    threads = [threading.Thread(target=lambda: out.append(int(run_in_child(strict.runner, code))))
                for _ in range(2)]
     for t in threads:
         t.start()
@@ -271,10 +251,10 @@ def test_two_children_running_at_once_have_different_uids(strict):
 def test_a_session_child_answers_requests_in_turn_and_is_replaced_after_a_crash(strict):
     pid = "torch.tensor(__import__('os').getpid())"
     with strict.runner.session(wall=30) as child:
-        first, second = int(run_code(child, pid)), int(run_code(child, pid))
+        first, second = int(run_in_child(child, pid)), int(run_in_child(child, pid))
         with pytest.raises(AnswerCrashed):
-            run_code(child, "__import__('os')._exit(5)")
-        third = int(run_code(child, pid))
+            run_in_child(child, "__import__('os')._exit(5)")
+        third = int(run_in_child(child, pid))
     assert first == second != third
 
 
@@ -322,7 +302,7 @@ def test_on_cuda_one_child_grades_a_whole_submission(cards):
         assert [r.verdict for r in results] == ["correct", "wrong", "correct"]
         pid = "torch.tensor(__import__('os').getpid() + 0 * x.sum().item())"
         with engine.runner.session(wall=60) as child:
-            assert int(run_code(child, pid)) == int(run_code(child, pid))
+            assert int(run_in_child(child, pid)) == int(run_in_child(child, pid))
 
 
 # --- the zygote's bookkeeping (no sandbox needed) ---------------------------------------------

@@ -1,11 +1,8 @@
-"""What the attack tests share: their deck, the honest answer, and two ways to run an answer."""
+"""What the attack tests share: their deck, the honest answer, and grading an attack then an honest answer."""
 
 from __future__ import annotations
 
-import torch
-
 from atlas_quiz.grading import Engine
-from atlas_quiz.grading.wire import decode, encode
 
 HONEST = "x.clamp(min=0)"
 
@@ -41,14 +38,3 @@ def contained(engine: Engine, card, answer: str, seed: int = 0):
     after = engine.grade(card, HONEST, seed=seed + 1)
     assert after.correct, f"the engine stopped serving: {after.verdict}: {after.feedback}"
     return result
-
-
-def run_value(runner, code: str):
-    """Run ``code`` in a sandboxed child and return what it returned."""
-    chunks: list[bytes] = []
-    arg = encode(torch.zeros(1), chunks)
-    header = {"op": "run", "kind": "expr", "code": code, "argnames": ["x"], "trials": [{"args": [arg]}]}
-    response, payload = runner.run(header, b"".join(chunks), 10.0)
-    trial = response["trials"][0]
-    assert trial["status"] == "ok", trial.get("error")
-    return decode(trial["value"], payload)[0]

@@ -1,8 +1,6 @@
-"""Fixtures of the attack tests: one deck, one strict and one own-mode engine per module."""
+"""Fixtures of the attack tests: one deck and one own-mode engine per module (``strict`` is shared)."""
 
 from __future__ import annotations
-
-import shutil
 
 import pytest
 from attack_kit import DECK
@@ -23,16 +21,6 @@ def cards(tmp_path_factory):
 def card(cards):
     """The ReLU card."""
     return cards["adv.relu"]
-
-
-@pytest.fixture(scope="module")
-def strict():
-    """One strict engine for the module (3 s per answer, 1 GB per child, two children at once)."""
-    if shutil.which("bwrap") is None:
-        pytest.skip("strict mode needs bubblewrap (bwrap), which is not installed")
-    with Engine("strict", "cpu", timeout=3.0, memory_mb=1024, jobs=2) as engine:
-        engine.start()
-        yield engine
 
 
 @pytest.fixture(scope="module")

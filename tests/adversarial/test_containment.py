@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from attack_kit import HONEST, contained, run_value
+from attack_kit import HONEST, contained
+from sandbox_helpers import run_in_child
 
 from atlas_quiz.grading.runner import MAX_RESULT_BYTES, handle
 from atlas_quiz.grading.sandbox import UID_BASE
@@ -157,9 +158,10 @@ def test_a_child_cannot_read_or_signal_another_running_child(strict):
                 pass
         return torch.tensor([seen, stolen, signalled])""")
     values = {}
-    victim_thread = threading.Thread(target=lambda: values.update(victim=run_value(strict.runner, victim)))
+    victim_thread = threading.Thread(
+        target=lambda: values.update(victim=run_in_child(strict.runner, victim, timeout=10.0)))
     victim_thread.start()
-    values["thief"] = run_value(strict.runner, thief)
+    values["thief"] = run_in_child(strict.runner, thief, timeout=10.0)
     victim_thread.join()
     seen, stolen, signalled = values["thief"].tolist()
     assert seen >= 3  # bubblewrap's init, the zygote, and other children (the victim, spares)
@@ -193,13 +195,14 @@ def test_a_deep_tree_of_folders_in_every_uids_temp_dir_breaks_no_later_child(str
     assert strict.grade(card, DEEP_TREE + "return x.relu()").correct
     attacked: set[int] = set()
     for _ in range(8 * pool):  # children take the uids in turn: leave the tree in each of them
-        attacked.add(int(run_value(runner, DEEP_TREE + "return torch.tensor(os.getuid())")))
+        attacked.add(int(run_in_child(runner, DEEP_TREE + "return torch.tensor(os.getuid())", timeout=10.0)))
         if len(attacked) == pool:
             break
     assert len(attacked) == pool
     for seed in range(2 * pool):
         assert strict.grade(card, HONEST, seed=seed).correct
-    found = [run_value(runner, "import os\nreturn torch.tensor([os.getuid(), len(os.listdir('.'))])")
+    found = [run_in_child(runner, "import os\nreturn torch.tensor([os.getuid(), len(os.listdir('.'))])",
+                          timeout=10.0)
              for _ in range(2 * pool)]
     assert {int(uid) for uid, _ in found} == attacked  # every uid's temp dir was seen again...
     assert all(int(entries) == 0 for _, entries in found)  # ...and it was empty
