@@ -61,6 +61,22 @@ def test_placeholder_on_a_card_without_params_says_how_to_add_them(tmp_path):
     assert all("params = {" in p.message for p in found)
 
 
+def test_a_hint_in_both_languages_draws_the_reviews_numbers(tmp_path):
+    from atlas_quiz.cards import instantiate
+
+    hints = 'hint = "GroupNorm({G}, C) keeps all {G*4} channels"\nhint_zh = "共 {G*4} 个通道"\n'
+    path = tmp_path / "mine.toml"
+    path.write_text(HEAD + SHAPE.replace("accept = ", hints + "accept = "), encoding="utf-8")
+    card = instantiate(load_decks([path])[0].cards[0], seed=3)
+    channels = int(card.accept[0].split(", ")[1])
+    assert card.hint.endswith(f"keeps all {channels} channels") and card.hint_zh == f"共 {channels} 个通道"
+
+
+def test_a_hint_placeholder_that_names_no_parameter_is_refused(tmp_path):
+    (p,) = problems(tmp_path, HEAD + SHAPE.replace("accept = ", 'hint_zh = "{Q} 维"\naccept = '))
+    assert p.card == "mine.gn" and p.field == "hint_zh" and "{Q}" in p.message
+
+
 def test_param_range_low_above_high_names_the_parameter(tmp_path):
     (p,) = problems(tmp_path, HEAD + SHAPE.replace("G = [2, 4]", "G = [4, 2]"))
     assert p.field == "params.G" and "write [2, 4]" in p.message

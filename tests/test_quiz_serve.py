@@ -119,7 +119,7 @@ def test_a_student_logs_in_answers_and_hands_in_without_seeing_any_reference(lab
     for q in questions:
         card = q.card
         secret = identifiers(" ".join([card.reference, *card.accept, *(r.answer for r in card.reject),
-                                       *(r.why for r in card.reject), card.explain, card.hint]))
+                                       *(r.why for r in card.reject), card.explain, card.explain_zh, card.hint, card.hint_zh]))
         leaked = (secret - visible) & seen
         assert not leaked, f"{card.id}: {leaked}"
     assert "BOB_SECRET_ANSWER_42" not in browser.text

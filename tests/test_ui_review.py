@@ -88,6 +88,10 @@ async def test_a_hint_makes_a_correct_answer_hard_at_best(ui_db):
     async with app.run_test(size=(110, 45)) as pilot:
         await pilot.press("ctrl+t")
         assert app.session.current.hinted
+        await pilot.pause()
+        hint = app.screen.query_one("#card-hint")
+        shown = "".join(str(line.text) for line in hint.render_lines(hint.region.reset_offset))
+        assert "clamp the negatives away" in shown and "把负数截掉" in shown
         await answer(pilot, app, "torch.relu(x)")
         assert reviews(ui_db)[-1]["rating"] == 2
         await pilot.press("4")  # an override cannot buy the rating back

@@ -325,7 +325,8 @@ def _code_problems(raw: dict[str, Any], kind: str) -> list[tuple[str, str]]:
 def _placeholder_problems(raw: dict[str, Any], params: set[str]) -> list[tuple[str, str]]:
     """``{Q}`` placeholders over names that are not parameters: left as typed, they would
     show the learner a literal ``{Q}`` (or run as a set in the code)."""
-    texts = [("code", raw["code"]), ("prompt", raw["prompt"]), ("prompt_zh", raw.get("prompt_zh", ""))]
+    texts = [("code", raw["code"]), ("prompt", raw["prompt"]), ("prompt_zh", raw.get("prompt_zh", "")),
+             ("hint", raw.get("hint", "")), ("hint_zh", raw.get("hint_zh", ""))]
     texts += [(f"accept[{i}]", a) for i, a in enumerate(raw.get("accept", []))]
     texts += [(f"reject[{i}]", r if isinstance(r, str) else r["answer"])
               for i, r in enumerate(raw.get("reject", []))]

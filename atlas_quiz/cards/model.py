@@ -41,6 +41,7 @@ class Card:
     explain: str = ""
     explain_zh: str = ""
     hint: str = ""
+    hint_zh: str = ""
     # expr and kernel: named inputs, constants, dimension rules and the reference
     inputs: dict[str, str] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)

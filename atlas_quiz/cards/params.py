@@ -65,6 +65,7 @@ def instantiate(card: Card, seed: int) -> Card:
     return card.with_changes(
         prompt=f(card.prompt), prompt_zh=f(card.prompt_zh), code=f(card.code),
         explain=f(card.explain), explain_zh=f(card.explain_zh), hint=f(card.hint),
+        hint_zh=f(card.hint_zh),
         accept=tuple(f(a) for a in card.accept),
         reject=tuple(Reject(f(r.answer), f(r.why)) for r in card.reject),
         params={},

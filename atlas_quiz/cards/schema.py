@@ -24,7 +24,7 @@ __all__ = [
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$")
 
 COMMON_REQUIRED = ("id", "kind", "title", "title_zh", "source", "prompt")
-COMMON_OPTIONAL = ("tags", "latex", "prompt_zh", "explain", "explain_zh", "hint")
+COMMON_OPTIONAL = ("tags", "latex", "prompt_zh", "explain", "explain_zh", "hint", "hint_zh")
 
 _TENSOR_REQUIRED = ("inputs", "reference")
 _TENSOR_OPTIONAL = ("constants", "dims", "stress", "rtol", "atol", "trials", "accept", "reject")
@@ -50,7 +50,7 @@ assert set(KIND_REQUIRED) == set(KINDS) == set(KIND_OPTIONAL)
 FIELD_TYPES: dict[str, str] = {
     "id": "str", "kind": "str", "title": "str", "title_zh": "str", "source": "str",
     "prompt": "str", "latex": "str", "prompt_zh": "str", "explain": "str", "explain_zh": "str",
-    "hint": "str", "reference": "str", "signature": "str", "launcher": "str", "spec": "str",
+    "hint": "str", "hint_zh": "str", "reference": "str", "signature": "str", "launcher": "str", "spec": "str",
     "code": "str", "answer": "str",
     "tags": "list[str]", "accept": "list[str]", "reject": "list[reject]",
     "inputs": "table[str]", "stress": "table[str]", "variables": "table[str]",

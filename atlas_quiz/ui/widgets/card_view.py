@@ -77,7 +77,10 @@ class CardView(Vertical):
         context.display = card.kind in ("expr", "kernel") or bool(card.code)
         hint = self.query_one("#card-hint", Static)
         hint.display = False
-        hint.update(wrapped(Text.assemble(("Hint: ", "bold yellow"), card.hint)))
+        text = Text.assemble(("Hint: ", "bold yellow"), prose(card.hint))
+        if card.hint_zh:
+            text.append("\n" + prose(card.hint_zh), style="italic")
+        hint.update(wrapped(text))
 
     def reveal_hint(self) -> None:
         """Show the hint (the screen offers the key only on cards that have one)."""
