@@ -80,6 +80,11 @@ def test_nth_root_shows_its_index():
     assert render_latex(r"\sqrt[3]{x}") == "³√x"
 
 
+def test_a_power_of_a_root_is_bracketed_so_it_cannot_read_as_the_root_of_a_power():
+    assert render_latex(r"\sqrt{x}^2") == "(√x)²"
+    assert render_latex(r"\sqrt{x^2}") == " __\n√x²"
+
+
 # --- sub- and superscripts --------------------------------------------------------------------
 
 def test_scripts_use_unicode_characters_when_every_character_has_one():
@@ -398,6 +403,7 @@ def test_a_formula_that_fits_is_the_same_with_or_without_a_width():
     (r"\frac{\partial y}{\partial x}", "∂y/∂x"),
     (r"\frac{QK^\top}{\sqrt{d_k}}", "QKᵀ/√dₖ"),
     (r"\sqrt{x + 1}", "√(x + 1)"),
+    (r"\sqrt{x}^2 + \sqrt{y^2}", "(√x)² + √y²"),
     (r"\sum_{i=1}^{n} x_i", "∑ᵢ₌₁ⁿ xᵢ"),
     (r"\mathbb{E}_{x \sim p} f", "𝔼_(x∼p) f"),
     (r"p_{data}(x) + W_{out} x", "p_data(x) + Wₒᵤₜx"),

@@ -71,7 +71,8 @@ def _scripts(node: Scripts, style: str) -> Block:
     base = node.base
     if style == "display" and isinstance(base, Sym) and base.limits:
         return _limits(node)
-    body = layout(base, style)
+    # A power of a root is bracketed: (√x)², not √x², which reads as √(x²).
+    body = layout(Fenced("(", base, ")") if isinstance(base, Root) else base, style)
     sub = layout(node.sub, "script") if node.sub is not None else None
     sup = layout(node.sup, "script") if node.sup is not None else None
     if body.height == 1:

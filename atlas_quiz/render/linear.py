@@ -104,7 +104,7 @@ def runs_on(node: Node, next_kind: str) -> bool:
 
 def _scripts(node: Scripts, script: bool) -> str:
     out = linear(node.base, script)
-    if isinstance(node.base, Frac):
+    if isinstance(node.base, (Frac, Root)):  # (√x)², not √x², which reads as √(x²)
         out = f"({out})"
     if node.sub is not None:
         out += script_text(node.sub, SUBSCRIPTS, "_")
