@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from atlas_quiz.cards import load_decks, parse_generator
+from atlas_quiz.cards import instantiate, load_decks, parse_generator
 from atlas_quiz.grading import prove_card
 from atlas_quiz.paths import builtin_decks_dir
 
@@ -105,6 +105,21 @@ def test_every_card_is_bilingual_sourced_and_explained(builtin_cards):
     bad = [c.id for c in builtin_cards
            if not (c.title_zh and c.explain and c.prompt and re.match(r"^\d{3}\b", c.source))]
     assert not bad, f"cards without title_zh, explain, prompt or a seed source: {bad}"
+
+
+def test_every_card_has_a_hint_in_both_languages_that_does_not_give_the_answer_away(builtin_cards):
+    def squash(text: str) -> str:
+        return re.sub(r"\s+", "", text)
+
+    missing = [c.id for c in builtin_cards if not (c.hint and c.hint_zh)]
+    assert not missing, f"cards without hint or hint_zh: {missing}"
+    for card in builtin_cards:
+        for seed in range(3):  # parametric cards: the numbers drawn into answers and hint alike
+            shown = instantiate(card, seed)
+            hint = squash(shown.hint + shown.hint_zh)
+            given = [a for a in (shown.reference, shown.answer, *shown.accept) if len(squash(a)) >= 5
+                     and squash(a) in hint]
+            assert not given, f"{card.id}: the hint gives away {given}"
 
 
 def test_every_expr_card_has_an_accept_and_a_reject_with_its_reason(builtin_cards):
