@@ -83,13 +83,15 @@ async def test_a_rating_key_replaces_the_recorded_rating_without_a_second_review
 
 
 @run_async
-async def test_a_hint_makes_a_correct_answer_hard_at_best(ui_db):
+async def test_a_hint_is_shown_in_view_and_makes_a_correct_answer_hard_at_best(ui_db):
     app = make_app(ui_db)
-    async with app.run_test(size=(110, 45)) as pilot:
+    async with app.run_test(size=(60, 20)) as pilot:  # too small for card and hint at once
+        hint, body = app.screen.query_one("#card-hint"), app.screen.query_one("#review-body")
         await pilot.press("ctrl+t")
         assert app.session.current.hinted
         await pilot.pause()
-        hint = app.screen.query_one("#card-hint")
+        await pilot.pause()
+        assert body.scroll_y > 0 and body.region.contains_region(hint.region)  # scrolled to it
         shown = "".join(str(line.text) for line in hint.render_lines(hint.region.reset_offset))
         assert "clamp the negatives away" in shown and "把负数截掉" in shown
         await answer(pilot, app, "torch.relu(x)")

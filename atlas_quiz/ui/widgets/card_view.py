@@ -83,5 +83,8 @@ class CardView(Vertical):
         hint.update(wrapped(text))
 
     def reveal_hint(self) -> None:
-        """Show the hint (the screen offers the key only on cards that have one)."""
-        self.query_one("#card-hint", Static).display = True
+        """Show the hint (the screen offers the key only on cards that have one), scrolled
+        into view: below a long prompt it would otherwise appear off screen."""
+        hint = self.query_one("#card-hint", Static)
+        hint.display = True
+        self.call_after_refresh(hint.scroll_visible, animate=False)
