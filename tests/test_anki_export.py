@@ -30,6 +30,8 @@ DECK = textwrap.dedent('''
     accept = ["F.rms_norm(x, (x.shape[-1],), g, eps)"]
     reject = [{ answer = "x / x.norm() * g", why = "whole tensor" }]
     explain = "Each row is divided by its own RMS: a < b."
+    hint = "Per row: reduce over the last dim & keep it."
+    hint_zh = "按行归约"
 
     [[card]]
     id = "t.shape"
@@ -114,6 +116,9 @@ def test_real_anki_imports_updates_and_never_duplicates(tmp_path, cards):
         assert col.decks.name(card.did) == "Atlas::07 Normalization"
         question = card.question()
         assert r"\[" in question and "RMSNorm &lt;row-wise&gt;" in question
+        assert "Per row: reduce over the last dim &amp; keep it." in rms["Hint"] and "按行归约" in rms["Hint"]
+        assert 'href="#"' in question and 'style="display: none">Per row' in question  # behind a link
+        assert notes["t.shape"]["Hint"] == ""
 
         edited = [card_list[0].with_changes(prompt="A clearer prompt."), card_list[1]]
         second = tmp_path / "second.apkg"

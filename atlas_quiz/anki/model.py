@@ -6,11 +6,14 @@ import genanki
 
 __all__ = ["FIELDS", "MODEL_ID", "note_model"]
 
-# Never change these: Anki matches notes to this note type by id and fields by name.
+# Never change these once a release has exported them: Anki matches notes to this note type by
+# id and fields by name, and an import whose fields differ puts a copy of the note type beside
+# ours ("Atlas Quiz card+") and leaves the notes un-updated, unless the user ticks "Merge note
+# types" (checked with the anki library).
 MODEL_ID = 1_607_392_319
 MODEL_NAME = "Atlas Quiz card"
 FIELDS = ("CardId", "Title", "TitleZh", "Equation", "Prompt", "PromptZh", "Scope", "Code",
-          "Answer", "Accepted", "Explain", "ExplainZh", "Source", "Kind")
+          "Answer", "Accepted", "Explain", "ExplainZh", "Source", "Kind", "Hint")
 
 _FRONT = """\
 <div class="kind">{{Kind}}</div>
@@ -21,6 +24,7 @@ _FRONT = """\
 {{#PromptZh}}<div class="prompt-zh">{{PromptZh}}</div>{{/PromptZh}}
 {{#Scope}}<div class="scope">{{Scope}}</div>{{/Scope}}
 {{#Code}}<div class="code">{{Code}}</div>{{/Code}}
+{{#Hint}}<div class="hint-box">{{hint:Hint}}</div>{{/Hint}}
 """
 
 _BACK = """\
@@ -47,6 +51,7 @@ _CSS = """\
 .code pre, .answer pre, .accepted pre { font-size: 14px; padding: 8px; border-radius: 4px;
         overflow-x: auto; background: #f6f8fa; }
 .nightMode pre, .night_mode pre { background: #2b2b2b !important; }
+.hint-box { margin-top: .6em; color: #8a6d00; }
 .label { font-size: 12px; color: #888; margin-top: .6em; }
 .explain { margin-top: .8em; }
 .source { margin-top: 1em; font-size: 12px; color: #999; }

@@ -79,8 +79,14 @@ def card_fields(card: Card, computed_answer: str = "") -> list[str]:
         _text(card.prompt), _text(card.prompt_zh), _scope(card),
         code_html(code) if code else "",
         answer_html, accepted_html, _text(card.explain), _text(card.explain_zh),
-        html.escape(card.source), html.escape(card.kind),
+        html.escape(card.source), html.escape(card.kind), _hint(card),
     ]
+
+
+def _hint(card: Card) -> str:
+    """The hint in both languages, behind Anki's "Show hint" link on the front."""
+    parts = [_text(card.hint)] + ([f'<div class="hint-zh">{_text(card.hint_zh)}</div>'] if card.hint_zh else [])
+    return "".join(parts) if card.hint else ""
 
 
 def _tag(s: str) -> str:

@@ -28,7 +28,7 @@ def _baseline(cards, path: Path) -> None:
     for c in cards:
         fields = [html.escape(getattr(c, f, "") or "") for f in (
             "id", "title", "title_zh", "latex", "prompt", "prompt_zh", "kind", "code", "reference",
-            "answer", "explain", "explain_zh", "source", "kind")]
+            "answer", "explain", "explain_zh", "source", "kind", "hint")]
         deck.add_note(genanki.Note(model=model, fields=fields, guid=genanki.guid_for(c.id)))
     genanki.Package(deck).write_to_file(str(path), timestamp=1)
 
