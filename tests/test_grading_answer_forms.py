@@ -71,6 +71,16 @@ def test_a_float_printed_with_a_trailing_point_keeps_its_point(engine):
     assert engine.grade(sixty_six, "`66.`").correct and engine.grade(sixty_six, ">>> 66.").correct
 
 
+@pytest.mark.parametrize("text, correct", [
+    ("tensor([0.5000, 0.8808])", True), ("tensor([0.5, 0.8807])", True),  # rounded or cut at 4 decimals
+    ("tensor([0.5000, 0.8800])", False), ("tensor([0.5000, 0.8820])", False),  # the 3rd decimal is wrong
+    ("tensor([5.0000e-01, 8.8080e-01])", True),
+])
+def test_printed_floats_are_held_to_the_four_decimals_pytorch_prints(engine, text, correct):
+    sigmoid = card(kind="output", code="torch.sigmoid(torch.tensor([0, 2]))")
+    assert engine.grade(sigmoid, text).correct == correct
+
+
 def test_floor_and_ceil_brackets_are_read_as_floor_and_ceil():
     assert parse_formula("⌊(H + 2p − k)/s⌋ + 1", CONV) == parse_formula("floor((H + 2*p - k)/s) + 1", CONV)
     blocks = {"S": "int>=1", "k": "int>=1"}
