@@ -113,7 +113,7 @@ async def test_nothing_can_be_typed_into_a_graded_answer(ui_db):
 
 
 @run_async
-async def test_undo_brings_the_card_back_with_its_answer_and_removes_the_review(ui_db):
+async def test_undo_brings_the_card_back_with_its_answer_and_the_new_answer_is_hard_at_best(ui_db):
     app = make_app(ui_db)
     async with app.run_test(size=(110, 45)) as pilot:
         await answer(pilot, app, "x.abs()")
@@ -124,8 +124,12 @@ async def test_undo_brings_the_card_back_with_its_answer_and_removes_the_review(
         assert app.session.current.card.id == "uitest.relu"
         editor = app.screen.query_one(AnswerEditor)
         assert editor.text == "x.abs()" and not editor.read_only
-        await answer(pilot, app, "torch.relu(x)")
-        assert [r["verdict"] for r in reviews(ui_db)] == ["correct"]
+        await answer(pilot, app, "torch.relu(x)")  # fast, but the reference was on screen
+        assert [(r["verdict"], r["rating"]) for r in reviews(ui_db)] == [("correct", 2)]
+        assert "answered again after an undo: Hard at best" in panel_text(app)
+        await pilot.press("4")
+        assert reviews(ui_db)[-1]["rating"] == 2
+        assert any("Kept at Hard" in str(n.message) for n in app._notifications)
 
 
 @run_async

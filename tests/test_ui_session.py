@@ -94,6 +94,21 @@ def test_a_card_with_a_hint_is_capped_at_hard_once_it_was_shown(ui_db):
     assert session.record(int(Rating.Easy)).rating == Rating.Hard
 
 
+def test_an_undone_card_comes_back_with_the_numbers_it_had_and_is_hard_at_best(ui_db):
+    session = _session(ui_db)
+    session.show_next()
+    session.skip()
+    first = session.show_next()
+    assert first.card.id == "uitest.broadcast" and first.card.params  # numbers drawn per review
+    session.submit()
+    session.record(int(Rating.Again), answer="(1, 2, 3)", verdict="wrong")
+    again = session.undo()
+    assert again.card.id == first.card.id and (again.seed, again.view) == (first.seed, first.view)
+    assert again.answer == "(1, 2, 3)" and again.retried
+    session.submit()
+    assert session.record(int(Rating.Easy)).rating == Rating.Hard
+
+
 def test_resuming_after_a_typo_keeps_the_clock_running_from_when_the_card_was_shown(ui_db):
     clock = Clock()
     session = _session(ui_db, clock)

@@ -52,8 +52,15 @@ class Shown:
     seed: int
     started: float
     hinted: bool = False
+    retried: bool = False  # back after an undo: the learner has seen the reference
     answer: str = ""  # put back in the editor after an undo
     submitted: float | None = None
+
+    @property
+    def cap(self) -> str:
+        """Why this review is Hard at best ("" when it is not): a hint, or an answer given again
+        after an undo."""
+        return "hint used" if self.hinted else "answered again after an undo" if self.retried else ""
 
 
 @dataclass
@@ -96,14 +103,14 @@ class ReviewSession:
         """The session's idea of now (fixed in tests)."""
         return self._now()
 
-    def show_next(self, answer: str = "") -> Shown | None:
+    def show_next(self) -> Shown | None:
         """Put the queue's next card up with a fresh seed; ``None`` when nothing is due."""
         card = self.queue.next()
         if card is None:
             self.current = None
             return None
         seed = self._rng.randrange(1 << 31)
-        self.current = Shown(card, instantiate(card, seed), seed, self._clock(), answer=answer)
+        self.current = Shown(card, instantiate(card, seed), seed, self._clock())
         return self.current
 
     def has_hint(self) -> bool:
@@ -139,15 +146,16 @@ class ReviewSession:
         assert shown is not None
         spent = (shown.submitted or self._clock()) - shown.started
         fast = fast_seconds(shown.card.kind, reference_answer(shown.view, result))
-        return int(rating_for(result.verdict, used_hint=shown.hinted, duration_s=spent,
-                              fast_s=fast))
+        return int(rating_for(result.verdict, used_hint=shown.hinted, retried=shown.retried,
+                              duration_s=spent, fast_s=fast))
 
     def record(self, rating: int, *, answer: str = "", verdict: str = "",
                feedback: str = "") -> ReviewOutcome:
-        """Write the review now (a kill later loses nothing); a hint caps the rating at Hard."""
+        """Write the review now (a kill later loses nothing); a hint or an undo caps the rating
+        at Hard."""
         shown = self.current
         assert shown is not None
-        if shown.hinted:
+        if shown.cap:
             rating = min(rating, int(Rating.Hard))
         spent = (shown.submitted or self._clock()) - shown.started
         fields = {"answer": answer, "verdict": verdict, "feedback": feedback,
@@ -179,14 +187,19 @@ class ReviewSession:
             self.queue.suspend(self.current.card.id, self.now())
 
     def undo(self) -> Shown | None:
-        """Take back the newest review; its card comes up again with the answer it had."""
+        """Take back the newest review; its card comes up again with the numbers and the answer
+        it had. The learner has seen the reference by then, so the new answer is Hard at best."""
         card_id = self.queue.undo(self.now())
         if card_id is None:
             return None
-        answer = ""
-        if self.log and self.log[-1].outcome.card_id == card_id:
-            answer = self.log.pop().fields["answer"]
-        return self.show_next(answer=answer)
+        shown = self.show_next()
+        if shown is not None and self.log and self.log[-1].outcome.card_id == card_id == shown.card.id:
+            last = self.log.pop()
+            shown.seed, shown.view = last.shown.seed, last.shown.view
+            shown.answer, shown.hinted = last.fields["answer"], last.shown.hinted
+        if shown is not None:
+            shown.retried = True
+        return shown
 
     def summary(self) -> SessionSummary:
         """Cards done, correct, time spent and when the next card falls due.

@@ -27,7 +27,7 @@ from ..session import ReviewSession, Shown
 from ..widgets.answer_editor import AnswerEditor
 from ..widgets.card_view import CardView
 from ..widgets.grader_status import GraderStatus
-from ..widgets.result_panel import RATING_NAMES, ResultPanel
+from ..widgets.result_panel import HARD, RATING_NAMES, ResultPanel
 
 __all__ = ["ReviewScreen"]
 
@@ -190,7 +190,7 @@ class ReviewScreen(Screen):
         outcome = self.session.record(self.session.suggested_rating(result),
                                       answer=message.answer, verdict=result.verdict,
                                       feedback=result.feedback)
-        panel.show_graded(shown.view, result, int(outcome.rating), shown.hinted)
+        panel.show_graded(shown.view, result, int(outcome.rating), shown.cap)
         self._show_counts()
         if outcome.became_leech:
             self.notify("This card is now a leech: it is suspended until you unsuspend it.",
@@ -259,6 +259,9 @@ class ReviewScreen(Screen):
     def action_rate(self, rating: int) -> None:
         """Graded: replace the recorded rating. Revealed: record this rating. Then go on."""
         if self.phase == "graded":
+            cap = self.session.log[-1].shown.cap
+            if cap and rating > HARD:
+                self.notify(f"Kept at Hard ({cap}): such a review is Hard at best.", timeout=3)
             if int(self.session.log[-1].outcome.rating) != rating:
                 self.session.rerate(rating)
         else:

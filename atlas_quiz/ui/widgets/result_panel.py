@@ -17,9 +17,10 @@ from ...grading.result import GradeResult
 from ..session import reference_answer
 from .wrapped_text import wrapped
 
-__all__ = ["RATING_NAMES", "ResultPanel"]
+__all__ = ["HARD", "RATING_NAMES", "ResultPanel"]
 
 RATING_NAMES = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+HARD = 2  # the best rating a review capped by a hint or an undo can have
 _VERDICT_STYLE = {"correct": ("✓ correct", "bold green"), "wrong": ("✗ wrong", "bold red"),
                   "error": ("✗ error", "bold red"), "timeout": ("⧗ timeout", "bold yellow")}
 
@@ -56,12 +57,13 @@ class ResultPanel(Static):
         self.update(Group(Text("Not graded: the answer could not be read. Fix it and submit again.",
                                style="bold yellow"), wrapped(message)))
 
-    def show_graded(self, card: Card, result: GradeResult, rating: int, hinted: bool) -> None:
-        """The verdict and the rating it gave, the first difference, the reference and ``explain``."""
+    def show_graded(self, card: Card, result: GradeResult, rating: int, cap: str = "") -> None:
+        """The verdict and the rating it gave (``cap``: why it is Hard at best), the first
+        difference, the reference and ``explain``."""
         label, style = _VERDICT_STYLE.get(result.verdict, (result.verdict, "bold"))
         head = Text.assemble((label, style), f"  ({result.elapsed_ms:.0f} ms)   rated ",
                              (f"{rating} {RATING_NAMES[rating]}", "bold"))
-        head.append("  (hint used: Hard at best)" if hinted else "  (1-4 to change)", style="dim")
+        head.append(f"  ({cap}: Hard at best; 1-2 to change)" if cap else "  (1-4 to change)", style="dim")
         parts: list[RenderableType] = [head]
         if result.feedback and result.verdict != "correct":
             parts.append(wrapped(result.feedback))
