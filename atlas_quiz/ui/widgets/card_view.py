@@ -58,7 +58,7 @@ class CardView(Vertical):
         """Fill the parts from ``card``; parts the card lacks are hidden."""
         title = Text.assemble((card.title, "bold"), "  ", (card.title_zh, "bold"))
         if self.show_meta:
-            title.append(f"   {card.kind} · {card.source} · {card.id}", style="dim")
+            title.append(f"   {card.kind} · {card.source}", style="dim")  # the id, after grading
         self.query_one("#card-title", Static).update(wrapped(title))
         self.query_one("#card-equation", Equation).show(card.latex)
         prompt = Text(prose(card.prompt))

@@ -85,6 +85,7 @@ class ResultPanel(Static):
             parts.append(wrapped(prose(card.explain)))
         if card.explain_zh:
             parts.append(wrapped(prose(card.explain_zh), "italic"))
+        parts.append(Text(f"card {card.id}", style="dim"))  # not on the question: ids can tell
         self.display = True
         self.update(Group(*parts))
 
