@@ -131,3 +131,26 @@ def test_a_formula_the_renderer_cannot_lay_out_is_shown_raw_and_dim(monkeypatch)
     text = equation.formula_text(r"\frac{a}{b}", 40)
     equation.formula_text.cache_clear()
     assert (text.plain, str(text.style)) == (r"\frac{a}{b}", "dim")
+
+
+@run_async
+async def test_a_kernel_card_shows_the_signature_and_launch_not_torch_names(builtin_cards):
+    from textual.app import App
+    from textual.widgets import Static
+
+    from atlas_quiz.ui.widgets.card_view import CardView
+
+    kernel = next(c for c in builtin_cards if c.id == "kernel.vector_add")
+
+    class One(App):
+        def compose(self):
+            yield CardView()
+
+    async with One().run_test(size=(100, 40)) as pilot:
+        pilot.app.query_one(CardView).show_card(kernel)
+        await pilot.pause()
+        context = pilot.app.query_one("#card-context", Static)
+        text = "\n".join(str(line.text) for line in context.render_lines(context.region.reset_offset))
+    assert "@triton.jit" in text and kernel.signature.strip() in text
+    assert "add_kernel[(triton.cdiv(n, 16),)](x, y, out, n, BLOCK=16)" in text
+    assert "x  (n,) float32" in text and "torch, F, nn, math" not in text

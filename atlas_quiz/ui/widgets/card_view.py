@@ -36,8 +36,15 @@ def scope_text(card: Card) -> Text:
     if dims:
         out.append("  " + ", ".join(dims), style="bold cyan")
         out.append("  ints (the sizes of this trial)\n")
+    if card.kind == "kernel":  # the body sees the signature's parameters, not these
+        out.rstrip()
+        return out
     out.append("  torch, F, nn, math", style="dim")
     return out
+
+
+def _python(code: str) -> Syntax:
+    return Syntax(code, "python", theme="monokai", background_color="default")
 
 
 class CardView(Vertical):
@@ -67,13 +74,18 @@ class CardView(Vertical):
         prompt.append("\n" + _KIND_ASK.get(card.kind, ""), style="dim")
         self.query_one("#card-prompt", Static).update(wrapped(prompt))
         context = self.query_one("#card-context", Static)
-        if card.kind in ("expr", "kernel"):
-            parts = [Text("In scope:", style="bold"), scope_text(card)]
-            if card.signature:
-                parts.append(Syntax(card.signature, "python", theme="monokai", background_color="default"))
-            context.update(Group(*parts))
+        if card.kind == "expr":
+            context.update(Group(Text("In scope:", style="bold"), scope_text(card)))
+        elif card.kind == "kernel":
+            context.update(Group(
+                Text("Your body goes under (its parameters and tl are in scope):", style="bold"),
+                _python(f"@triton.jit\n{card.signature.strip()}"),
+                Text("Launched as (padded: inputs in guard bands that catch stray reads and writes):",
+                     style="bold"),
+                _python(card.launcher.strip()),
+                Text("with inputs:", style="bold"), scope_text(card)))
         elif card.code:
-            context.update(Syntax(card.code, "python", theme="monokai", background_color="default"))
+            context.update(_python(card.code))
         context.display = card.kind in ("expr", "kernel") or bool(card.code)
         hint = self.query_one("#card-hint", Static)
         hint.display = False
