@@ -147,7 +147,9 @@ def test_killing_the_app_mid_session_loses_at_most_the_answer_in_flight(tmp_path
     rows = [(r["card_id"], r["verdict"]) for r in db["reviews"].rows_where(order_by="id")]
     assert rows == [("uitest.relu", "correct"), ("uitest.broadcast", "wrong")]
     states = {r["card_id"]: r["state"] for r in db["card_state"].rows}
-    assert states == {"uitest.relu": "review", "uitest.broadcast": "learning"}
+    # Correct: Easy (review) or, on a slow machine, Good (learning); wrong: Again (learning).
+    assert states["uitest.relu"] in ("review", "learning") and states["uitest.broadcast"] == "learning"
+    assert set(states) == {"uitest.relu", "uitest.broadcast"}  # the card being typed stays new
     assert helpers, "the grading service was not running"
     assert all(_gone(p) for p in helpers), "the grading service outlived the app"
 
