@@ -22,6 +22,7 @@ DECK = textwrap.dedent("""
     title = "ReLU"
     title_zh = "ReLU"
     source = "000 §4.1"
+    tags = ["activation"]
     prompt = "relu of x"
     inputs = { x = "randn(B, n)" }
     reference = "torch.relu(x)"
@@ -95,6 +96,22 @@ def test_deck_list_shows_decks_and_cards(tmp_path, deck_file):
     assert decks == [{"key": "test_deck", "name": "Test", "name_zh": "测试", "cards": 2}]
     cards = json.loads(run("deck", "list", "--cards", "--json", "--db", db).output)
     assert [c["id"] for c in cards] == ["t.relu", "t.shape"]
+
+
+def test_a_tag_no_card_has_is_an_error_naming_close_ones_when_listing_and_exporting(tmp_path, deck_file):
+    db = tmp_path / "x.db"
+    run("deck", "build", deck_file, "--db", db)
+    for args in (("deck", "list", "--cards"), ("export", "anki", tmp_path / "a.apkg")):
+        out = CliRunner().invoke(cli, [*map(str, args), "--tag", "activatoin", "--db", str(db)])
+        assert out.exit_code == 2 and "no card has the tag 'activatoin'; did you mean: activation" in out.output
+    assert not (tmp_path / "a.apkg").exists()
+
+
+def test_an_export_not_named_apkg_and_a_negative_timeout_are_refused(tmp_path, deck_file):
+    out = CliRunner().invoke(cli, ["export", "anki", str(tmp_path / "cards.txt"), "--db", str(tmp_path / "x.db")])
+    assert out.exit_code == 2 and "cards.apkg" in out.output and not (tmp_path / "x.db").exists()
+    out = CliRunner().invoke(cli, ["grade", "t.relu", "x", "--deck", str(deck_file), "--timeout", "-1"])
+    assert out.exit_code == 2 and "--timeout" in out.output
 
 
 def test_deck_check_proves_cards_and_fails_on_a_wrong_accept(tmp_path, deck_file):

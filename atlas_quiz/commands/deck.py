@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import console, db_option, echo_json, fail, json_option, open_store
+from .common import console, db_option, echo_json, fail, json_option, open_store, unknown_tags
 
 __all__ = ["deck"]
 
@@ -125,6 +125,9 @@ def list_(decks: tuple[str, ...], tags: tuple[str, ...], show_cards: bool, db_pa
             table.add_row(r["key"], r["name"], r["name_zh"], str(r["cards"]))
         console().print(table if rows else "No decks yet: run `atlas-quiz deck build`.")
         return
+    problem = unknown_tags(db, list(tags)) if tags else None
+    if problem:
+        fail(problem, 2)
     try:
         cards = list_cards(db, decks=list(decks) or None, tags=list(tags) or None)
     except LookupError as exc:

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from .common import console, db_option, echo_json, fail, json_option, open_store, sync_builtin_decks
+from .common import (
+    console,
+    db_option,
+    echo_json,
+    fail,
+    json_option,
+    open_store,
+    sync_builtin_decks,
+    unknown_tags,
+)
 
 __all__ = ["export"]
 
@@ -74,9 +83,15 @@ def anki(out: Path, decks: tuple[str, ...], tags: tuple[str, ...], db_path: Path
     from ..anki import export_anki
     from ..store import get_meta, list_cards, list_decks, set_meta
 
+    if out.suffix.lower() != ".apkg":
+        fail(f"{out} does not end in .apkg: Anki imports a package only by that name "
+             f"(try {out.with_suffix('.apkg')})", 2)
     _check_writable(out)
     db = open_store(db_path)
     sync_builtin_decks(db)  # an export never ships stale built-in cards
+    problem = unknown_tags(db, list(tags)) if tags else None
+    if problem:
+        fail(problem, 2)
     try:
         cards = list_cards(db, decks=list(decks) or None, tags=list(tags) or None)
     except LookupError as exc:

@@ -84,7 +84,7 @@ def _human(result, as_json: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the trials and parameters.")
 @click.option("--deck", "deck_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Look the card up in these deck files instead of the database.")
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per answer.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True, help="Seconds per answer.")
 @click.option("--jobs", type=int, default=0, show_default="all cores",
               help="Strict mode: how many answers of a batch run at once, each in its own sandbox child.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

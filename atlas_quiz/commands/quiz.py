@@ -308,7 +308,7 @@ def session(spec: Path, state: Path) -> None:
               help="Folder for gradebook.csv, items.csv, problems.csv, feedback/.")
 @click.option("--jobs", type=int, default=0, help="Students graded at once (default: CPU cores).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per answer.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True, help="Seconds per answer.")
 @click.option("--overrides", type=click.Path(dir_okay=False, path_type=Path),
               help="Manual grade changes (student,item,points,reason). Default: OUT/overrides.csv.")
 @click.option("--regrade", is_flag=True, help="Ignore the cache: grade every answer again.")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from .common import db_option, fail, open_store, sync_builtin_decks
+from .common import db_option, fail, open_store, sync_builtin_decks, unknown_tags
 
-__all__ = ["review", "serve", "unknown_tags"]
+__all__ = ["review", "serve"]
 
 
 
@@ -29,31 +29,6 @@ def _keep_light() -> None:
     finally:
         for name in blocked:
             del sys.modules[name]
-
-
-def unknown_tags(db, tags: list[str]) -> str | None:
-    """Why ``tags`` select nothing, naming the tags that exist (briefly), or None if all exist.
-
-    A tag no card has would open an empty session without a word; ``--deck``
-    already fails the same way. Tags are matched exactly, as the queue matches them.
-    """
-    from ..store.reviews import LEECH_TAG
-
-    counts = dict(db.conn.execute(
-        "SELECT j.value, COUNT(*) FROM cards c, json_each(c.tags) j WHERE c.retired_at IS NULL "
-        "GROUP BY j.value"))
-    missing = [t for t in tags if t not in counts and t != LEECH_TAG]
-    if not missing:
-        return None
-    import difflib
-
-    near = sorted({m for t in missing for m in difflib.get_close_matches(t, counts, n=3)})
-    common = sorted(counts, key=lambda t: (-counts[t], t))[:12]
-    shown = near or common
-    hint = "did you mean" if near else "most used"
-    more = len(counts) - len(shown)
-    return (f"no card has the tag {', '.join(map(repr, missing))}; {hint}: {', '.join(shown)}"
-            + (f" (and {more} more: atlas-quiz deck list --cards)" if more > 0 else ""))
 
 
 def _first_card_marker(path: Path | None, app_ref: list):
