@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from atlas_quiz.cards import Card, Reject
@@ -292,6 +294,22 @@ def test_a_formula_off_by_a_tiny_constant_is_wrong(engine):
     res = engine.grade(c, "2*n*k*m + 1e-9")
     assert res.verdict == "wrong" and "constant" in res.feedback
     assert engine.grade(c, "2nmk").correct and engine.grade(c, "2 n k m").correct
+
+
+def test_a_formula_missing_a_constant_term_is_told_which_constant(engine):
+    gauss = card(kind="symbolic", answer="-(x - mu)^2 / (2*s^2) - log(s) - log(2*pi)/2",
+                 variables={"x": "real", "mu": "real", "s": "positive"})
+    res = engine.grade(gauss, "-(x - mu)^2 / (2*s^2) - log(s)")
+    assert res.verdict == "wrong" and "by the constant log(2)/2 + log(pi)/2 (≈ 0.918939)" in res.feedback
+    res = engine.grade(gauss, "-(x - mu)^2 / s^2 - log(s) - log(2*pi)/2")  # not a constant apart
+    assert "your formula gives" in res.feedback and "constant" not in res.feedback
+
+
+def test_values_a_hair_apart_are_shown_with_the_digits_that_tell_them_apart(engine):
+    c = card(kind="symbolic", answer="2*n*k*m", variables={"n": "int>=1", "k": "int>=1", "m": "int>=1"})
+    res = engine.grade(c, "2.0000001*n*k*m")
+    expected, got = re.search(r"expected (\S+), your formula gives (\S+)", res.feedback).groups()
+    assert expected != got and float(got) / float(expected) == pytest.approx(1.00000005)
 
 
 def test_unicode_and_more_functions_are_read():

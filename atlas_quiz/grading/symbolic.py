@@ -253,16 +253,51 @@ def equivalent(a: sympy.Expr, b: sympy.Expr, variables: dict[str, str], seed: in
         if va is None:  # outside the reference's domain (log of a negative, 0 division)
             continue
         if vb is None or abs(va - vb) > 1e-9 * max(1.0, abs(va)):
+            expected, got = _show_apart(va, vb)
             return False, {"point": {k: str(v) for k, v in point.items()},
-                           "expected": _show(va), "got": "undefined" if vb is None else _show(vb)}
+                           "expected": expected, "got": got}
         compared += 1
         if compared >= _POINTS:
             break
     return compared > 0, None
 
 
-def _show(v: complex) -> str:
-    return f"{v.real:.6g}" if abs(v.imag) < 1e-12 else f"{v:.6g}"
+def _show(v: complex, digits: int = 6) -> str:
+    return f"{v.real:.{digits}g}" if abs(v.imag) < 1e-12 else f"{v:.{digits}g}"
+
+
+def _show_apart(want: complex, got: complex | None) -> tuple[str, str]:
+    """Both values with the fewest digits (6 at least) that tell them apart: never
+    "expected 6102, your formula gives 6102" for answers 1e-4 apart."""
+    if got is None:
+        return _show(want), "undefined"
+    digits = 6
+    while digits < 17 and _show(want, digits) == _show(got, digits):
+        digits += 1
+    return _show(want, digits), _show(got, digits)
+
+
+def _offset_is_constant(a: sympy.Expr, b: sympy.Expr, variables: dict[str, str], seed: int) -> bool:
+    """Whether ``b - a`` takes one value at a few random points: the cheap test before asking
+    sympy for that constant (``simplify`` costs a wrong answer far more than grading it)."""
+    rng = random.Random(seed + 1)
+    symbols = {s.name: s for s in (a.free_symbols | b.free_symbols)}
+    offsets = []
+    for _ in range(12):
+        subs = {symbols[n]: v for n, v in _point(variables, rng).items() if n in symbols}
+        va, vb = _value(a, subs), _value(b, subs)
+        if va is not None and vb is not None:
+            offsets.append(vb - va)
+        if len(offsets) == 3:
+            break
+    return len(offsets) == 3 and all(abs(d - offsets[0]) <= 1e-9 * max(1.0, abs(offsets[0]))
+                                     for d in offsets)
+
+
+def _constant_text(c: sympy.Expr) -> str:
+    """``0.0001`` for a float, ``log(2)/2 + log(pi)/2 (≈ 0.918939)`` for an exact constant."""
+    value = _show(complex(c))
+    return value if c.is_Float or c.is_Integer or str(c) == value else f"{c} (≈ {value})"
 
 
 def _difference(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr | None:
@@ -299,6 +334,12 @@ def grade_symbolic_card(card: Card, answer: str, *, seed: int = 0) -> GradeResul
                 break
         except FormulaError:
             continue
+    constant = None if mistake or not _offset_is_constant(want, got, card.variables, seed) \
+        else _difference(want, got)
+    if constant is not None and constant.is_number and constant.is_finite and constant != 0:
+        return result("wrong", f"your formula differs from the expected one by the constant "
+                               f"{_constant_text(-constant)} everywhere: a term is missing or extra",
+                      stage="values", details={**(where or {}), "difference": str(-constant)})
     if where:
         at = ", ".join(f"{k}={v}" for k, v in where["point"].items())
         feedback = f"at {at}: expected {where['expected']}, your formula gives {where['got']}"
