@@ -194,6 +194,15 @@ def test_output_card_whose_code_raises_expects_error(engine):
     assert "raises an error" in engine.grade(c, "tensor(1.5)").feedback
 
 
+def test_a_broadcast_error_after_a_reduction_without_keepdim_says_what_went_wrong(engine):
+    centre = card(inputs={"x": "randn(3, 5)"}, reference="x - x.mean(-1, keepdim=True)")
+    res = engine.grade(centre, "x - x.mean(-1)")
+    assert res.verdict == "error" and "must match the size" in res.feedback
+    assert "without keepdim=True drops its axis" in res.feedback
+    other = engine.grade(centre, "x - x.mean(-1, keepdim=True)[:2]")  # the axis was kept: no note
+    assert other.verdict == "error" and "keepdim" not in other.feedback.split("RuntimeError")[1]
+
+
 # --- symbolic --------------------------------------------------------------------------------
 
 CONV = card(kind="symbolic", answer="floor((H + 2*p - k)/s) + 1",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -209,7 +210,18 @@ def grade_tensor_card(card: Card, answer: str, *, seed: int, runner: Runner, dev
         if why:
             res.mistake = why
             res.feedback = f"Known mistake: {why}\n{res.feedback}"
+        elif res.verdict == "error" and _DROPPED_AXIS.search(res.feedback) and _REDUCTION.search(answer) \
+                and "keepdim" not in answer:
+            res.feedback += ("\nA reduction without keepdim=True drops its axis, so its result no longer "
+                             "lines up with the tensor it came from: keep the axis (keepdim=True) to broadcast.")
     return res
+
+
+# A broadcast that failed, in an answer that reduces without keeping the axis: the classic
+# missing keepdim, whose raw RuntimeError does not say so.
+_DROPPED_AXIS = re.compile(r"must match the size of tensor b|shapes cannot be multiplied|"
+                           r"cannot be broadcast|not broadcastable")
+_REDUCTION = re.compile(r"\.(sum|mean|var|std|amax|amin|max|min|norm|logsumexp|prod|var_mean)\(\s*[^)\s]")
 
 
 def _name_typo(card: Card, answer: str, trials: list[Trial]) -> tuple[str, list[str]] | None:
