@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from rich.console import Console
 from ui_helpers import NOW, Clock, build_ui_db
 
 from atlas_quiz.grading.result import GradeResult
 from atlas_quiz.scheduling import Rating
+from atlas_quiz.ui.screens.summary import summary_table
 from atlas_quiz.ui.session import ReviewSession
 
 
@@ -70,6 +72,15 @@ def test_a_card_answered_again_then_easy_counts_by_its_easy_review_not_its_old_s
     summary = session.summary()
     assert summary.left == (0, 0, 0)
     assert summary.next_due == easy.due > now[0]  # not "now", for a step long past
+    table = Console(width=100, record=True)
+    table.print(summary_table(summary, now[0]))
+    assert "review 0 (tag activation only)" in table.export_text()  # other cards may be due
+
+
+def test_an_unfiltered_summary_names_no_filter(ui_db):
+    table = Console(width=100, record=True)
+    table.print(summary_table(_session(ui_db).summary(), NOW))
+    assert "only" not in table.export_text()
 
 
 def test_a_card_without_a_hint_is_never_marked_as_hinted(ui_db):

@@ -83,6 +83,7 @@ class SessionSummary:
     next_due: datetime | None
     left: tuple[int, int, int]
     ratings: dict[int, int] = field(default_factory=dict)
+    scope: str = ""  # "deck 000_07, tag attention" when the session was filtered: counts are of those
 
 
 class ReviewSession:
@@ -96,6 +97,7 @@ class ReviewSession:
         self._clock = clock
         self._rng = random.Random(seed)
         self.queue = ReviewQueue.build(db, now=now(), decks=decks, tags=tags)
+        self.scope = ", ".join([*(f"deck {d}" for d in decks or ()), *(f"tag {t}" for t in tags or ())])
         self.current: Shown | None = None
         self.log: list[Recorded] = []
 
@@ -222,4 +224,5 @@ class ReviewSession:
         return SessionSummary(
             reviewed=len(self.log), correct=sum(r.fields["verdict"] == "correct" for r in graded),
             graded=len(graded), seconds=sum(r.fields["duration_ms"] for r in self.log) / 1000,
-            next_due=min(dues) if dues else None, left=self.queue.counts(), ratings=ratings)
+            next_due=min(dues) if dues else None, left=self.queue.counts(), ratings=ratings,
+            scope=self.scope)

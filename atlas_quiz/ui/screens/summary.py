@@ -47,8 +47,9 @@ def summary_table(summary: SessionSummary, now: datetime) -> Table:
     table.add_row("Ratings", "  ".join(f"{RATING_NAMES[r]} {summary.ratings.get(r, 0)}"
                                        for r in RATING_NAMES))
     new, learning, review = summary.left
-    table.add_row("Still due today", f"new {new} · learning {learning} · review {review}")
-    table.add_row("Next card due", describe_due(summary.next_due, now))
+    only = f" ({summary.scope} only)" if summary.scope else ""
+    table.add_row("Still due today", f"new {new} · learning {learning} · review {review}{only}")
+    table.add_row("Next card due", describe_due(summary.next_due, now) + only)
     return table
 
 
