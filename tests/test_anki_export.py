@@ -8,7 +8,7 @@ import pytest
 
 from atlas_quiz.anki import FIELDS, MODEL_ID, export_anki, note_guid
 from atlas_quiz.anki.notes import card_fields, mathjax, note_tags
-from atlas_quiz.cards import Card, load_decks
+from atlas_quiz.cards import Card, instantiate, load_decks
 
 DECK = textwrap.dedent('''
     [deck]
@@ -69,6 +69,16 @@ def test_text_fields_are_html_escaped(cards):
     assert "<b>x</b></td><td>(B, d) float32" in fields["Scope"]
 
 
+def test_the_prompt_field_ends_with_what_the_kind_asks_for(cards):
+    rms, shape = cards[0]
+    rms_prompt = dict(zip(FIELDS, card_fields(rms)))["Prompt"]
+    shape_prompt = dict(zip(FIELDS, card_fields(instantiate(shape, 0))))["Prompt"]
+    assert rms_prompt.startswith("Normalize each row") and "Write the PyTorch expression" in rms_prompt
+    assert shape_prompt.startswith("Shape for B=")
+    assert shape_prompt.endswith("Give the shape of the result, like (4, 8), or <code>error</code>.</i></div>")
+    assert "Give the shape" not in rms_prompt
+
+
 def test_tags_carry_kind_and_source_without_spaces(cards):
     tags = note_tags(cards[0][0])
     assert "llm_components" in tags and "kind::expr" in tags and "source::000::ch15" in tags
@@ -119,13 +129,15 @@ def test_real_anki_imports_updates_and_never_duplicates(tmp_path, cards):
         assert "Per row: reduce over the last dim &amp; keep it." in rms["Hint"] and "按行归约" in rms["Hint"]
         assert 'href="#"' in question and 'style="display: none">Per row' in question  # behind a link
         assert notes["t.shape"]["Hint"] == ""
+        shape_question = col.get_card(notes["t.shape"].card_ids()[0]).question()
+        assert "Give the shape of the result, like (4, 8), or <code>error</code>." in shape_question
 
         edited = [card_list[0].with_changes(prompt="A clearer prompt."), card_list[1]]
         second = tmp_path / "second.apkg"
         export_anki(edited, names, second, mod_time=1_700_000_100)
         _import(col, second)
         assert len(col.find_notes("")) == 2
-        assert col.get_note(rms.id)["Prompt"] == "A clearer prompt."
+        assert col.get_note(rms.id)["Prompt"].startswith("A clearer prompt.<div class=\"ask\">")
     finally:
         col.close()
 

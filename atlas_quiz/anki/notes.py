@@ -9,7 +9,19 @@ import textwrap
 from ..cards import Card
 from ..cards.text import prose
 
-__all__ = ["card_fields", "code_html", "mathjax", "note_tags", "shown_answer"]
+__all__ = ["KIND_ASK", "card_fields", "code_html", "mathjax", "note_tags", "shown_answer"]
+
+# What each kind asks for, the line the review app shows under every prompt (its own copy lives in
+# atlas_quiz/ui/widgets/card_view.py, which this package may not import). The prompts leave it
+# out (a shape prompt no longer says "Answer like (3, 4), or `error`"), so the front carries it.
+KIND_ASK = {
+    "expr": "Write the PyTorch expression (or a body ending in `return`).",
+    "kernel": "Write the body of the Triton kernel.",
+    "shape": "Give the shape of the result, like (4, 8), or `error`.",
+    "output": "Write what it prints.",
+    "symbolic": "Write the formula.",
+    "recall": "Recall the answer, then reveal it and rate yourself.",
+}
 
 
 def mathjax(latex: str, *, display: bool = True) -> str:
@@ -76,11 +88,18 @@ def card_fields(card: Card, computed_answer: str = "") -> list[str]:
     return [
         html.escape(card.id), _text(card.title), _text(card.title_zh),
         mathjax(card.latex) if card.latex else "",
-        _text(card.prompt), _text(card.prompt_zh), _scope(card),
+        _prompt(card), _text(card.prompt_zh), _scope(card),
         code_html(code) if code else "",
         answer_html, accepted_html, _text(card.explain), _text(card.explain_zh),
         html.escape(card.source), html.escape(card.kind), _hint(card),
     ]
+
+
+def _prompt(card: Card) -> str:
+    """The prompt, then what the kind asks for. It rides in the Prompt field: a new field would
+    change the note type, and notes already imported would no longer update."""
+    ask = KIND_ASK.get(card.kind, "")
+    return _text(card.prompt) + (f'<div class="ask"><i>{_text(ask)}</i></div>' if ask else "")
 
 
 def _hint(card: Card) -> str:
