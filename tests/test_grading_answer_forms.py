@@ -45,6 +45,13 @@ def test_values_and_stray_words_are_not_error_answers(text):
     assert not is_error_answer(text)
 
 
+def test_an_empty_shape_answer_is_not_read_as_the_scalar_shape(engine):
+    scalar = card(code="torch.randn(3).sum()")
+    assert engine.grade(scalar, "()").correct
+    res = engine.grade(scalar, "  ")
+    assert res.verdict == "error" and "the answer is empty" in res.feedback
+
+
 def test_an_error_answer_is_wrong_when_the_code_runs(engine):
     ok = card(code="torch.randn(3, 4) + torch.randn(4)")
     res = engine.grade(ok, "RuntimeError: the sizes do not match")

@@ -66,7 +66,8 @@ def _parse_body(text: str) -> list[ast.stmt]:
         body[-1] = ret
     elif not isinstance(last, ast.Return) and not _always_returns(last):
         raise AnswerSyntaxError(
-            "a multi-line answer must end in `return <value>` (or a final expression)", last.lineno)
+            "an answer is one expression, or a body ending in `return <value>` (or a final expression)",
+            last.lineno)
     return body
 
 

@@ -45,6 +45,9 @@ def parse_shape(text: str) -> tuple[int, ...] | str:
     ``shape: (8, 16)`` or ``error``."""
     if is_error_answer(text):
         return ERROR
+    if not clean_answer(text).strip():
+        raise ValueError("the answer is empty: write the shape like (8, 16), () for a scalar, "
+                         "or `error` if the code raises")
     s = _LABEL.sub("", clean_answer(text)).strip()
     s = re.sub(r"^(torch\.)?Size\s*\(\s*(.*)\s*\)$", r"\2", s, flags=re.S)
     s = s.strip()

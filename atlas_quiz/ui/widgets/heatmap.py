@@ -42,7 +42,7 @@ def heatmap_text(days: list[tuple[date, int]], weeks: int) -> Text:
             out.append("■ ", style=_LEVELS[_level(counts.get(day, 0), top)])
         out.append("\n")
     total = sum(c for d, c in days if d >= first)
-    out.append(f"{total} reviews in {weeks} weeks; busiest day {top}", style="dim")
+    out.append(f"{total} reviews in the last {weeks} weeks; busiest day {top}", style="dim")
     return out
 
 
