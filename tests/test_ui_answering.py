@@ -118,3 +118,13 @@ async def test_enter_after_a_colon_indents_the_next_line_and_keeps_indentation(u
     async with app.run_test(size=(110, 45)) as pilot:
         await pilot.press(*"for i in range(3):", "enter", *"y = i", "enter", "x")
         assert app.screen.query_one(AnswerEditor).text == "for i in range(3):\n    y = i\n    x"
+
+
+@run_async
+async def test_a_printed_value_is_typed_as_is_without_indentation_carried_over(ui_db):
+    app = make_app(ui_db)
+    async with app.run_test(size=(110, 45)) as pilot:
+        while app.session.current.card.kind != "output":
+            await pilot.press("escape", "n")  # skip to the output card
+        await pilot.press(*"tensor([[1, 4],", "enter", *"        [2, 5],", "enter", *"        [3, 6]])")
+        assert app.screen.query_one(AnswerEditor).text == "tensor([[1, 4],\n        [2, 5],\n        [3, 6]])"

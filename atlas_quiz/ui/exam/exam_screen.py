@@ -84,7 +84,7 @@ class ExamScreen(Screen):
         self.query_one(QuestionView).show_card(q.shown)
         box = self.query_one(AnswerBox)
         with box.prevent(TextArea.Changed):
-            box.reset(self.session.answer(q.slot))
+            box.reset(self.session.answer(q.slot), code=q.shown.kind in ("expr", "kernel"))
         self._loaded = True
         items = self.query_one(ItemList)
         items.highlighted = self.index

@@ -103,7 +103,7 @@ class ReviewScreen(Screen):
         self.phase = "recall" if shown.card.kind == "recall" else "answer"
         editor.display = self.phase == "answer"
         if self.phase == "answer":
-            editor.reset(shown.answer)
+            editor.reset(shown.answer, code=shown.card.kind in ("expr", "kernel"))
         else:
             self.query_one("#review-body").focus()
         self.query_one("#review-body", VerticalScroll).scroll_home(animate=False)

@@ -24,6 +24,7 @@ class AnswerEditor(TextArea):
     def __init__(self, **kwargs) -> None:
         super().__init__(theme="monokai", soft_wrap=True, tab_behavior="indent",
                          show_line_numbers=True, **kwargs)
+        self.code = True  # Python: enter indents. A printed value is typed as is (see reset).
 
     def on_mount(self) -> None:
         """Turn on highlighting once the first screen is drawn: parsing its query costs ~20 ms."""
@@ -43,7 +44,7 @@ class AnswerEditor(TextArea):
             # tmux sends escape then n, typed quickly, as alt+n: TextArea would type the "n".
             event.prevent_default()
             return
-        if event.key != "enter" or self.read_only:
+        if event.key != "enter" or self.read_only or not self.code:
             return
         event.stop()
         event.prevent_default()  # TextArea's own handler would insert a bare newline
@@ -69,8 +70,10 @@ class AnswerEditor(TextArea):
         """Hand the keys to the card (skip, bury, undo, ...)."""
         self.screen.focus_next()
 
-    def reset(self, text: str = "") -> None:
-        """Empty, editable and focused: ready for the next card."""
+    def reset(self, text: str = "", *, code: bool = True) -> None:
+        """Empty, editable and focused: ready for the next card. ``code``: the answer is Python
+        (enter keeps the indentation); else a value typed as printed, indented by hand."""
+        self.code = code
         self.read_only = False
         self.remove_class("-sealed")
         # Edit the document rather than load a new one: a new one re-parses the highlighting
