@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import click
@@ -135,6 +136,23 @@ def test_grade_exit_codes_and_json(deck_file):
     assert bad.exit_code == 1 and "abs keeps negatives" in json.loads(bad.output)["feedback"]
     unknown = CliRunner().invoke(cli, ["grade", "t.nope", "x", "--deck", str(deck_file)])
     assert unknown.exit_code == 2 and "no card with id 't.nope'" in unknown.output
+
+
+def test_grade_without_an_answer_shows_the_question_with_the_seeds_numbers_and_not_the_answer(tmp_path):
+    deck = tmp_path / "p.toml"
+    deck.write_text(DECK.replace('code = "torch.randn(2, 3).T"', 'code = "torch.randn(2, {N}).T"\nparams = { N = [3, 60] }')
+                    .replace('accept = ["(3, 2)"]', 'accept = ["({N}, 2)"]').replace('reject = ["(2, 3)"]', ""),
+                    encoding="utf-8")
+    shown = {seed: run("grade", "t.shape", "--deck", deck, "--seed", seed) for seed in range(6)}
+    assert all(out.exit_code == 0 and "shape?" in out.output for out in shown.values())
+    drawn = {seed: re.search(r"torch.randn\(2, (\d+)\)", out.output).group(1) for seed, out in shown.items()}
+    assert len(set(drawn.values())) > 1  # the numbers follow the seed...
+    batch = "".join(json.dumps({"card": "t.shape", "answer": f"({n}, 2)", "seed": seed}) + "\n"
+                    for seed, n in drawn.items())  # ...and are the ones grading with that seed expects
+    graded = run("grade", "--batch", "-", "--deck", deck, input=batch)
+    assert graded.exit_code == 0 and all(json.loads(line)["correct"] for line in graded.output.splitlines())
+    relu = run("grade", "t.relu", "--deck", deck)
+    assert "x  (B, n) float32" in relu.output and "torch.relu" not in relu.output
 
 
 def test_grade_reads_the_answer_from_stdin(deck_file):

@@ -73,6 +73,36 @@ def _human(result, as_json: bool) -> None:
         out.print(result.output, markup=False)
 
 
+def _show_question(card, seed: int) -> None:
+    """The card as a review with this seed shows it: the question only, never the answer."""
+    from rich.syntax import Syntax
+
+    from ..cards import instantiate
+    from ..render import render_latex
+    from .common import console
+
+    shown = instantiate(card, seed)
+    out = console()
+    out.print(f"[bold]{shown.title}[/]  {shown.title_zh}   [dim]{shown.kind} · {shown.source}[/]",
+              markup=True, highlight=False)
+    if shown.latex:
+        out.print(render_latex(shown.latex, width=out.width), markup=False, highlight=False)
+    out.print(shown.prompt, markup=False, highlight=False)
+    if shown.prompt_zh:
+        out.print(shown.prompt_zh, markup=False, highlight=False, style="italic")
+    for name, desc in shown.scope():
+        out.print(f"  [bold cyan]{name}[/]  {desc}", markup=True, highlight=False)
+    if shown.kind in ("expr", "kernel") and shown.dim_symbols():
+        out.print(f"  [bold cyan]{', '.join(shown.dim_symbols())}[/]  ints (the sizes of each trial)",
+                  markup=True, highlight=False)
+    code = shown.code or (f"@triton.jit\n{shown.signature.strip()}\n\n{shown.launcher.strip()}"
+                          if shown.kind == "kernel" else "")
+    if code:
+        out.print(Syntax(code, "python", background_color="default"))
+    out.print(f"[dim]Answer with: atlas-quiz grade {card.id} ANSWER"
+              + (f" --seed {seed}" if seed else "") + "[/]", markup=True, highlight=False)
+
+
 @click.command(context_settings={"ignore_unknown_options": True})  # answers may start with "-"
 @click.argument("card_id", required=False)
 @click.argument("answer", required=False)
@@ -92,12 +122,14 @@ def _human(result, as_json: bool) -> None:
 def grade(card_id: str | None, answer: str | None, batch, mode: str, device: str, seed: int,
           deck_paths: tuple[Path, ...], timeout: float, jobs: int, as_json: bool,
           db_path: Path | None) -> None:
-    """Grade ANSWER to card CARD_ID (ANSWER '-' reads stdin).
+    """Grade ANSWER to card CARD_ID (ANSWER '-' reads stdin); without ANSWER, show the question
+    (with the numbers --seed draws).
 
     Exit status: 0 correct, 1 not correct, 2 usage or internal error.
 
     \b
     Example:
+        atlas-quiz grade shape.conv2d_strided --seed 3    # the question, as seed 3 draws it
         atlas-quiz grade act.relu "x.clamp(min=0)"
         atlas-quiz grade norm.rmsnorm - --json < answer.py
         atlas-quiz grade --batch answers.jsonl --mode strict --jobs 4 > results.jsonl
@@ -105,8 +137,15 @@ def grade(card_id: str | None, answer: str | None, batch, mode: str, device: str
     from ..grading import CardError, Engine, RunnerUnavailable
 
     cards = _Cards(deck_paths, db_path)
-    if batch is None and (card_id is None or answer is None):
+    if batch is None and card_id is None:
         fail("give CARD_ID and ANSWER, or --batch FILE (see --help)", 2)
+    if batch is None and answer is None:
+        try:
+            _show_question(cards[card_id], seed)
+        except KeyError:
+            fail(f"no card with id {card_id!r} in {cards.where()} (list ids with "
+                 f"`atlas-quiz deck list --cards`, or grep the deck file)", 2)
+        return
     try:
         engine = Engine(mode, device, timeout=timeout, jobs=jobs or os.cpu_count() or 1)
     except (RunnerUnavailable, ValueError) as exc:
