@@ -351,3 +351,7 @@ def test_nested_softplus_and_sigmoid_still_parse():
 def test_absurdly_long_or_deep_answers_are_an_error_not_a_crash(engine, answer):
     res = engine.grade(ROWSUM, answer)
     assert res.verdict == "error" and res.stage == "parse"
+
+
+def test_the_warm_up_grades_one_card_of_each_parsed_kind_correct(engine):
+    assert engine.warm_up() == ["correct", "correct", "correct"]

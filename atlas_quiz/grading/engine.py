@@ -68,6 +68,16 @@ class Engine:
         """Start the runner now and wait until it can take answers; return what it reports."""
         return self.runner.wait_ready()
 
+    def warm_up(self) -> list[str]:
+        """Grade one shape, output and symbolic card of our own (all correct answers; the
+        verdicts are returned): the first of each kind pays ~0.5 s of lazy set-up (torch's meta
+        kernels, sympy's caches) that a learner would otherwise wait for on a first such card."""
+        base = {"id": "warm.up", "title": "", "title_zh": "", "source": "", "prompt": ""}
+        return [self.grade(Card(kind=kind, **base, **extra), answer).verdict for kind, answer, extra in (
+            ("shape", "(3, 2)", {"code": "nn.Linear(4, 2)(torch.randn(3, 4))"}),
+            ("output", "tensor([0, 1, 3])", {"code": "torch.arange(3).cumsum(0)"}),
+            ("symbolic", "x*x", {"answer": "x^2", "variables": {"x": "real"}}))]
+
     def grade(self, card: Card, answer: str, *, seed: int = 0) -> GradeResult:
         """Grade one answer to one card, with the trials and parameters drawn from ``seed``."""
         return self._grade(card, answer, seed, self.runner if card.kind in ("expr", "kernel") else None)

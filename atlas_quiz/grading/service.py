@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         framing.send(fd_out, {"event": "ready", "device": engine.device, "torch": info.get("torch", ""),
                               "pid": os.getpid()})
+        engine.warm_up()  # while the learner reads the first card; a first request waits for it
         serve(engine, fd_in, fd_out)
     except framing.FrameError:
         pass  # the client went away while we were saying ready
