@@ -128,3 +128,18 @@ async def test_a_printed_value_is_typed_as_is_without_indentation_carried_over(u
             await pilot.press("escape", "n")  # skip to the output card
         await pilot.press(*"tensor([[1, 4],", "enter", *"        [2, 5],", "enter", *"        [3, 6]])")
         assert app.screen.query_one(AnswerEditor).text == "tensor([[1, 4],\n        [2, 5],\n        [3, 6]])"
+
+
+@run_async
+async def test_the_card_scrolls_under_ctrl_arrows_while_the_editor_keeps_the_focus(ui_db):
+    app = make_app(ui_db)
+    async with app.run_test(size=(60, 18)) as pilot:
+        body, editor = app.screen.query_one("#review-body"), app.screen.query_one(AnswerEditor)
+        await pilot.press("ctrl+down")
+        await pilot.pause()
+        assert body.scroll_y > 0 and editor.has_focus
+        await pilot.press(*"x.relu()")
+        assert editor.text == "x.relu()"
+        await pilot.press("ctrl+up", "ctrl+up")
+        await pilot.pause()
+        assert body.scroll_y == 0 and editor.has_focus

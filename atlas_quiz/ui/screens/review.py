@@ -56,6 +56,9 @@ class ReviewScreen(Screen):
     CSS_PATH = "review.tcss"
     BINDINGS = [
         Binding("ctrl+t", "hint", "Hint"),
+        # The card scrolls while the editor keeps the focus: the question stays in reach as you type.
+        Binding("ctrl+down", "scroll_card(1)", "Scroll card", key_display="^↓/^↑"),
+        Binding("ctrl+up", "scroll_card(-1)", show=False),
         Binding("ctrl+s", "submit", "Submit", show=False),  # the editor's key, when it lost focus
         Binding("i", "edit", "Edit answer"),
         Binding("space", "reveal", "Reveal", key_display="space"),
@@ -201,7 +204,7 @@ class ReviewScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only the keys that make sense in this phase (and none that type into the editor)."""
-        if action not in _SCREEN_ACTIONS:
+        if action not in _SCREEN_ACTIONS or action == "scroll_card":
             return True
         if action == "card_key":  # alt+key: escape and the key at once, so the editor's focus is moot
             return self._allowed(str(parameters[0]))
@@ -230,6 +233,11 @@ class ReviewScreen(Screen):
         self.session.hint()
         self.query_one(CardView).reveal_hint()
         self.refresh_bindings()
+
+    def action_scroll_card(self, direction: int) -> None:
+        """Half a screen of the card (and result) down or up, wherever the focus is."""
+        body = self.query_one("#review-body", VerticalScroll)
+        body.scroll_relative(y=direction * max(1, body.size.height // 2), animate=False)
 
     def action_edit(self) -> None:
         """Back into the editor."""
