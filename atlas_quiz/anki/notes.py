@@ -7,21 +7,9 @@ import re
 import textwrap
 
 from ..cards import Card
-from ..cards.text import prose
+from ..cards.text import KIND_ASK, prose
 
-__all__ = ["KIND_ASK", "card_fields", "code_html", "mathjax", "note_tags", "shown_answer"]
-
-# What each kind asks for, the line the review app shows under every prompt (its own copy lives in
-# atlas_quiz/ui/widgets/card_view.py, which this package may not import). The prompts leave it
-# out (a shape prompt no longer says "Answer like (3, 4), or `error`"), so the front carries it.
-KIND_ASK = {
-    "expr": "Write the PyTorch expression (or a body ending in `return`).",
-    "kernel": "Write the body of the Triton kernel.",
-    "shape": "Give the shape of the result, like (4, 8), or `error`.",
-    "output": "Write what it prints.",
-    "symbolic": "Write the formula.",
-    "recall": "Recall the answer, then reveal it and rate yourself.",
-}
+__all__ = ["card_fields", "code_html", "mathjax", "note_tags", "shown_answer"]
 
 
 def mathjax(latex: str, *, display: bool = True) -> str:

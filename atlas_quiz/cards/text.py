@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["prose", "reflow"]
+__all__ = ["KIND_ASK", "prose", "reflow"]
+
+# What each kind asks for: the line under every prompt, in the app and on the Anki front (the
+# prompts leave it out: a shape prompt does not say "Answer like (3, 4), or `error`").
+KIND_ASK = {
+    "expr": "Write the PyTorch expression (or a body ending in `return`).",
+    "kernel": "Write the body of the Triton kernel.",
+    "shape": "Give the shape of the result, like (4, 8), or `error`.",
+    "output": "Write what it prints.",
+    "symbolic": "Write the formula.",
+    "recall": "Recall the answer, then reveal it and rate yourself.",
+}
 
 _NEW_LINE = re.compile(r"^\s*([-*•]|\d+[.)])\s")  # a list item starts its own line
 

@@ -10,20 +10,11 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ...cards import Card
-from ...cards.text import prose
+from ...cards.text import KIND_ASK, prose
 from .equation import Equation
 from .wrapped_text import wrapped
 
 __all__ = ["CardView", "scope_text"]
-
-_KIND_ASK = {
-    "expr": "Write the PyTorch expression (or a body ending in `return`).",
-    "kernel": "Write the body of the Triton kernel.",
-    "shape": "Give the shape of the result, like (4, 8), or `error`.",
-    "output": "Write what it prints.",
-    "symbolic": "Write the formula.",
-    "recall": "Recall the answer, then reveal it and rate yourself.",
-}
 
 
 def scope_text(card: Card) -> Text:
@@ -71,7 +62,7 @@ class CardView(Vertical):
         prompt = Text(prose(card.prompt))
         if card.prompt_zh:
             prompt.append("\n" + prose(card.prompt_zh), style="italic")
-        prompt.append("\n" + _KIND_ASK.get(card.kind, ""), style="dim")
+        prompt.append("\n" + KIND_ASK.get(card.kind, ""), style="dim")
         self.query_one("#card-prompt", Static).update(wrapped(prompt))
         context = self.query_one("#card-context", Static)
         if card.kind == "expr":
