@@ -15,9 +15,13 @@ sandboxed child's is emptied by the zygote (zygote.py).
 
 On the CPU the kernel runs under Triton's interpreter (``TRITON_INTERPRET=1``,
 chosen here before Triton is imported); on a GPU it is compiled. Either way a
-kernel computes raw addresses: the launcher's guard bands (:mod:`.kernel_guards`)
-turn the usual out-of-bounds mistakes into a clear error, but a store far
-outside every tensor can still crash the worker, which is then restarted.
+kernel computes raw addresses. Under the interpreter every load and store is
+checked before it touches memory (:mod:`.kernel_bounds`): an active lane outside
+the tensors of the launch is a :class:`KernelFault`. A compiled kernel cannot be
+hooked: there only the launcher's guard bands (:mod:`.kernel_guards`) turn the
+usual out-of-bounds mistakes into a clear error; an unmasked load whose lanes a
+masked store drops goes unseen, and a store far outside every tensor can still
+crash the worker, which is then restarted.
 
 The launcher sees the card's names plus ``torch``, ``F``, ``nn``, ``math``,
 ``triton``, ``tl``, the kernel by its name, and ``padded`` / ``padded_empty``
@@ -43,6 +47,7 @@ from typing import Any
 import torch
 
 from ..cards import AnswerSyntaxError, answer_function
+from .kernel_bounds import bounds_checked
 from .kernel_guards import Guards, KernelFault
 from .program import scope
 
@@ -171,7 +176,9 @@ def compile_launcher(launcher: str, argnames: Sequence[str], kernel: LoadedKerne
     module = answer_function(launcher, list(argnames))
     code = compile(module, LAUNCHER_FILE, "exec")  # not "<answer>": its lines are not the learner's
     namespace = scope()
-    namespace.update({"triton": triton, "tl": tl, kernel.name: kernel.fn,
+    # Under the interpreter every load and store of the launch is bounds-checked (kernel_bounds);
+    # a compiled kernel (a GPU) cannot be hooked, and there the guard bands are the only check.
+    namespace.update({"triton": triton, "tl": tl, kernel.name: bounds_checked(kernel.fn, guards),
                       "padded": guards.padded, "padded_empty": guards.padded_empty})
     exec(code, namespace)
     fn: Callable[..., Any] = namespace["__answer__"]

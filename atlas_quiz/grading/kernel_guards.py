@@ -163,11 +163,15 @@ def _first(mask: torch.Tensor) -> tuple[int, ...]:
     return tuple(torch.nonzero(mask)[0].tolist())
 
 
+def _relative(shape: torch.Size, pos: tuple[int, ...]) -> list[int]:
+    """A buffer position as the tensor's own index numbers (they may lie outside it)."""
+    last = shape[-1] if shape else 1
+    return [p - _row_guard(s) for p, s in zip(pos[:-1], shape[:-1])] + [pos[-1] - _row_guard(last)]
+
+
 def _index(shape: torch.Size, pos: tuple[int, ...]) -> str:
     """A buffer position as the tensor's own index, e.g. ``[0, 5]`` (may lie outside it)."""
-    last = shape[-1] if shape else 1
-    rel = [p - _row_guard(s) for p, s in zip(pos[:-1], shape[:-1])] + [pos[-1] - _row_guard(last)]
-    return "[" + ", ".join(str(i) for i in rel) + "]"
+    return "[" + ", ".join(str(i) for i in _relative(shape, pos)) + "]"
 
 
 def _outside_fault(shape: torch.Size, pos: tuple[int, ...]) -> KernelFault:
