@@ -91,7 +91,7 @@ def _prompt(card: Card) -> str:
 
 
 def _hint(card: Card) -> str:
-    """The hint in both languages, behind Anki's "Show hint" link on the front."""
+    """The hint in both languages, behind the "Hint" link Anki draws for {{hint:Hint}} on the front."""
     parts = [_text(card.hint)] + ([f'<div class="hint-zh">{_text(card.hint_zh)}</div>'] if card.hint_zh else [])
     return "".join(parts) if card.hint else ""
 
