@@ -16,6 +16,7 @@ import io
 import random
 import re
 import tokenize
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -240,16 +241,22 @@ def _value(expr: sympy.Expr, subs: dict[sympy.Symbol, sympy.Expr]) -> complex | 
     return v
 
 
+def _values_at_points(a: sympy.Expr, b: sympy.Expr, variables: dict[str, str], rng: random.Random,
+                      points: int) -> Iterator[tuple[dict[str, sympy.Expr], complex | None, complex | None]]:
+    """``(point, a there, b there)`` at up to ``points`` random points of the variables' domains
+    (``None`` where an expression is undefined)."""
+    symbols = {s.name: s for s in (a.free_symbols | b.free_symbols)}
+    for _ in range(points):
+        point = _point(variables, rng)
+        subs = {symbols[n]: v for n, v in point.items() if n in symbols}
+        yield point, _value(a, subs), _value(b, subs)
+
+
 def equivalent(a: sympy.Expr, b: sympy.Expr, variables: dict[str, str], seed: int = 0
                ) -> tuple[bool, dict[str, Any] | None]:
     """Whether ``a`` and ``b`` agree at random points; else a point where they differ."""
-    rng = random.Random(seed)
-    symbols = {s.name: s for s in (a.free_symbols | b.free_symbols)}
     compared = 0
-    for _ in range(_POINTS * 4):
-        point = _point(variables, rng)
-        subs = {symbols[n]: v for n, v in point.items() if n in symbols}
-        va, vb = _value(a, subs), _value(b, subs)
+    for point, va, vb in _values_at_points(a, b, variables, random.Random(seed), _POINTS * 4):
         if va is None:  # outside the reference's domain (log of a negative, 0 division)
             continue
         if vb is None or abs(va - vb) > 1e-9 * max(1.0, abs(va)):
@@ -280,12 +287,8 @@ def _show_apart(want: complex, got: complex | None) -> tuple[str, str]:
 def _offset_is_constant(a: sympy.Expr, b: sympy.Expr, variables: dict[str, str], seed: int) -> bool:
     """Whether ``b - a`` takes one value at a few random points: the cheap test before asking
     sympy for that constant (``simplify`` costs a wrong answer far more than grading it)."""
-    rng = random.Random(seed + 1)
-    symbols = {s.name: s for s in (a.free_symbols | b.free_symbols)}
     offsets = []
-    for _ in range(12):
-        subs = {symbols[n]: v for n, v in _point(variables, rng).items() if n in symbols}
-        va, vb = _value(a, subs), _value(b, subs)
+    for _, va, vb in _values_at_points(a, b, variables, random.Random(seed + 1), 12):
         if va is not None and vb is not None:
             offsets.append(vb - va)
         if len(offsets) == 3:
